@@ -1,0 +1,1 @@
+"""Core katas (Foundation and Architecture tiers) are linked here."""

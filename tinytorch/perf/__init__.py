@@ -1,0 +1,1 @@
+"""Optimization-tier katas are linked here."""
