@@ -6,6 +6,8 @@ traceback through this module.
 """
 from __future__ import annotations
 
+import contextlib
+import importlib
 import inspect
 import os
 from typing import Any, Callable, Iterable, Sequence
@@ -20,6 +22,7 @@ from .curriculum import BY_ID
 __all__ = [
     "shapes", "arrays", "broadcastable_shapes", "fail", "check_array", "check_shape",
     "check_close", "check_grad", "assert_from_kata", "fmt",
+    "autograd_session", "autograd_snapshot", "autograd_restore",
 ]
 
 # ---------------------------------------------------------------- strategies
@@ -235,3 +238,67 @@ def assert_from_kata(obj: Any, kata_id: str) -> None:
         fail(f"The code under test must come from your kata folder katas/{kata_id}/.",
              f"{getattr(obj, '__qualname__', obj)!s} was loaded from {where}",
              hint="import earlier katas only through `tinytorch`, and keep your code in the kata's files")
+
+
+# ---------------------------------------------------------------- autograd sessions
+
+# Modules whose classes and functions kata 06's enable_autograd() may patch.
+_AUTOGRAD_PATCHED_MODULES = (
+    "tinytorch.core.tensor", "tinytorch.core.activations",
+    "tinytorch.core.layers", "tinytorch.core.losses",
+)
+
+
+def _autograd_owners() -> list:
+    """The modules above and every class they define (Tensor, Sigmoid, ..., MSELoss, ...)."""
+    owners = []
+    for name in _AUTOGRAD_PATCHED_MODULES:
+        module = importlib.import_module(name)
+        owners.append(module)
+        owners.extend(v for v in vars(module).values()
+                      if inspect.isclass(v) and v.__module__ == module.__name__)
+    return owners
+
+
+def autograd_snapshot() -> list:
+    """The current attributes of every patchable class and module, to restore later."""
+    return [(owner, dict(vars(owner))) for owner in _autograd_owners()]
+
+
+def autograd_restore(state: list) -> None:
+    """Put back exactly the attributes recorded by `autograd_snapshot()`."""
+    missing = object()
+    for owner, saved in state:
+        current = vars(owner)
+        for key in [k for k in current if k not in saved]:
+            delattr(owner, key)
+        for key, value in saved.items():
+            if current.get(key, missing) is not value:
+                setattr(owner, key, value)
+
+
+@contextlib.contextmanager
+def autograd_session():
+    """Import the learner's kata-06 autograd, call enable_autograd(), yield the module,
+    then restore every patched class and function (Tensor ops, activation and loss
+    `forward`s, `losses.log_softmax`), so tests of other katas in the same process see the
+    classes as they were. Use it in a module-scoped autouse fixture:
+
+        @pytest.fixture(scope="module", autouse=True)
+        def autograd():
+            with checks.autograd_session() as ag:
+                yield ag
+    """
+    state = autograd_snapshot()
+    try:
+        ag = importlib.import_module("tinytorch.core.autograd")
+        ag.enable_autograd()
+        from tinytorch.core.tensor import Tensor
+        if not callable(getattr(Tensor, "backward", None)):
+            fail("enable_autograd() did not give Tensor a backward() method.",
+                 hint="enable_autograd() must patch the Tensor class every time the class is "
+                      "not patched yet: to stay idempotent, look at the class (a marker on the "
+                      "wrapped methods), not at a module-level 'already done' flag")
+        yield ag
+    finally:
+        autograd_restore(state)

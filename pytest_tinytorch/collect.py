@@ -1,0 +1,108 @@
+"""Collecting a kata's hidden tests, and failing loudly where they cannot run.
+
+`katas/NN_slug/` is collected by KataDirectory: the learner's own test files in the folder,
+then the hidden modules in `.tests/`. A blocked kata yields one failing item naming the
+missing prerequisites; a hidden module whose import fails (a syntax error in the kata
+file, an exception or sys.exit at import, a loop at module level) yields one failing item
+instead of aborting the whole run. Nothing here ever passes by default.
+"""
+from __future__ import annotations
+
+import os
+import traceback
+
+import pytest
+
+from .curriculum import HIDDEN_TESTS, KATAS_DIR, Kata, kata_of_path
+from .guard import RunawayCode, cpu_budget
+
+IMPORT_BUDGET = 20.0  # CPU seconds allowed for importing a hidden module and the kata code
+
+
+class ProblemItem(pytest.Item):
+    """A test that always fails with a prepared message (no traceback)."""
+
+    def __init__(self, *, message: str, **kwargs):
+        super().__init__(**kwargs)
+        self.message = message
+
+    def runtest(self):
+        pytest.fail(self.message, pytrace=False)
+
+    def reportinfo(self):
+        return self.path, None, self.name
+
+
+class KataDirectory(pytest.Directory):
+    def __init__(self, *, kata: Kata, plan, **kwargs):
+        super().__init__(**kwargs)
+        self.kata = kata
+        self.plan = plan
+
+    def collect(self):
+        why = self.plan.blocked.get(self.kata.id)
+        if why:
+            yield ProblemItem.from_parent(self, name="prerequisites", message=why)
+            return
+        ihook = self.ihook
+        for entry in sorted(os.scandir(self.path), key=lambda e: e.name):
+            if entry.is_file() and entry.name.startswith("test_") and entry.name.endswith(".py"):
+                yield from ihook.pytest_collect_file(file_path=self.path / entry.name, parent=self)
+        hidden = sorted(self.kata.tests_dir.glob("test_*.py"))
+        if not hidden:
+            yield ProblemItem.from_parent(
+                self, name="hidden-tests",
+                message=f"No hidden tests were found in katas/{self.kata.id}/{HIDDEN_TESTS}/. "
+                        f"Restore the folder from the repository (git checkout -- katas/{self.kata.id}).")
+        for path in hidden:
+            yield KataModule.from_parent(self, path=path)
+
+
+class KataModule(pytest.Module):
+    """A hidden test module (or a milestone): a failed import becomes one failing item."""
+
+    problem = ""  # set for a locked milestone: collect one failing item, import nothing
+
+    def collect(self):
+        if self.problem:
+            return [ProblemItem.from_parent(self, name="locked", message=self.problem)]
+        try:
+            with cpu_budget(IMPORT_BUDGET, "Importing your kata code"):
+                return list(super().collect())
+        except (KeyboardInterrupt, pytest.exit.Exception):
+            raise
+        except BaseException as exc:  # SystemExit, RunawayCode, SyntaxError, anything
+            return [ProblemItem.from_parent(self, name="import", message=import_problem(exc))]
+
+
+def import_problem(exc: BaseException) -> str:
+    """Explain a failed import, pointing at the learner's file rather than at pytest."""
+    cause = exc
+    while getattr(cause, "__cause__", None) is not None or getattr(cause, "__context__", None) is not None:
+        nxt = cause.__cause__ or cause.__context__
+        if nxt is None:
+            break
+        cause = nxt
+    if isinstance(exc, pytest.Collector.CollectError) and cause is exc:
+        return f"Your kata code could not be imported:\n{exc}"
+    frames = [f for f in traceback.extract_tb(cause.__traceback__)
+              if os.path.realpath(f.filename).startswith(str(KATAS_DIR))
+              and f"{os.sep}{HIDDEN_TESTS}{os.sep}" not in f.filename]
+    where = "".join(traceback.format_list(frames[-3:])) if frames else ""
+    what = "".join(traceback.format_exception_only(type(cause), cause)).strip()
+    if isinstance(cause, SystemExit):
+        what = f"sys.exit({cause.code!r}) was called while importing"
+    elif isinstance(cause, RunawayCode):
+        what = str(cause)
+    return ("Your kata code could not be imported, so none of this module's tests could run.\n"
+            f"{where}{what}\n"
+            "hint: fix the error above; code at module level runs on import, so keep "
+            "experiments inside functions or under `if __name__ == \"__main__\":`.")
+
+
+def collect_directory(path, parent, plan):
+    """pytest_collect_directory for kata folders; None elsewhere."""
+    kata = kata_of_path(path)
+    if kata is None or path.resolve() != kata.path.resolve() or not kata.written:
+        return None
+    return KataDirectory.from_parent(parent, path=path, kata=kata, plan=plan)
