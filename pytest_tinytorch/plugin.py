@@ -245,6 +245,9 @@ class Controller:
         tw = self.config.get_terminal_writer()
         text = report.render(report.progress_table(self.data), width=tw.fullwidth, color=tw.hasmarkup)
         terminalreporter.write_sep("=", "tinytorch")
+        for rec in self.tally.records.values():
+            if rec.panel:
+                terminalreporter.write(rec.panel)
         terminalreporter.write(text)
         for line in self.problems + self.plan.notes:
             terminalreporter.write_line(line, yellow=True)

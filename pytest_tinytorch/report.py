@@ -77,7 +77,7 @@ def progress_table(data: dict) -> Table:
     for m in MILESTONES:
         status, detail = milestone_status(m, data)
         pts = f"{m.points if status == 'passed' else 0}/{m.points}"
-        table.add_row(str(m.year), f"{m.name}: {m.title}", Text(status, style=STYLE[status]), detail, pts)
+        table.add_row(str(m.year), m.name, Text(status, style=STYLE[status]), detail or m.title, pts)
     return table
 
 

@@ -24,6 +24,7 @@ class Record:
     message: str = ""
     file: str = ""
     line: int | None = None
+    panel: str = ""  # a milestone's figures, printed in the summary
 
 
 def is_hidden(nodeid: str) -> bool:
@@ -55,6 +56,7 @@ class Tally:
             self.records[nodeid] = rec
         rec.duration += getattr(report, "duration", 0.0) or 0.0
         props = dict(getattr(report, "user_properties", []) or [])
+        rec.panel = props.get("tinytorch_panel", rec.panel)
         if report.when == "???":  # xdist: the worker running this test crashed
             self._worse(rec, ERROR, "the test process crashed while running this test "
                                     "(os._exit, a segfault, or memory exhaustion?)")
