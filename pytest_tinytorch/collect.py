@@ -48,13 +48,20 @@ class KataDirectory(pytest.Directory):
         for entry in sorted(os.scandir(self.path), key=lambda e: e.name):
             if entry.is_file() and entry.name.startswith("test_") and entry.name.endswith(".py"):
                 yield from ihook.pytest_collect_file(file_path=self.path / entry.name, parent=self)
-        hidden = sorted(self.kata.tests_dir.glob("test_*.py"))
-        if not hidden:
+        if not any(self.kata.tests_dir.glob("test_*.py")):
             yield ProblemItem.from_parent(
                 self, name="hidden-tests",
                 message=f"No hidden tests were found in katas/{self.kata.id}/{HIDDEN_TESTS}/. "
                         f"Restore the folder from the repository (git checkout -- katas/{self.kata.id}).")
-        for path in hidden:
+            return
+        yield HiddenTests.from_parent(self, path=self.kata.tests_dir)
+
+
+class HiddenTests(pytest.Directory):
+    """The kata's `.tests/` folder: a node of its own so `pytest katas/NN/.tests/x.py` works."""
+
+    def collect(self):
+        for path in sorted(self.path.glob("test_*.py")):
             yield KataModule.from_parent(self, path=path)
 
 

@@ -39,8 +39,8 @@ def pytest_addoption(parser):
                     help="write every test's outcome and each kata's status to PATH as JSON")
     group.addoption("--tinytorch-grade", action="store_true",
                     help="use the derandomized grading profile (automatic when CI is set)")
-    group.addoption("--tinytorch-budget", type=float, default=5.0, metavar="SECONDS",
-                    help="CPU seconds one hypothesis example may use before it is stopped (default 5)")
+    group.addoption("--tinytorch-budget", type=float, default=2.0, metavar="SECONDS",
+                    help="CPU seconds one hypothesis example may use before it is stopped (default 2)")
     group.addoption("--tinytorch-link", choices=["auto", "symlink", "shim"], default="auto",
                     help="how green katas are linked into tinytorch/ (default: symlink, else shim)")
 
