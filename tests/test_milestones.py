@@ -51,3 +51,33 @@ def test_locked_milestone_never_exits_zero(sandboxes, tmp_path):
     run = pytest_in(repo, "--milestone=all")
     assert run.code != 0
     assert all(m["status"] != "passed" for m in run.results["milestones"].values())
+
+
+FOUNDATION = ["08_training"]  # with its prerequisites: katas 01-08
+
+# kata, reference snippet, its sabotaged replacement, message the mlp milestone must show
+MLP_SABOTAGE = {
+    "zeroed gradients": (
+        "06_autograd", "node.grad = g if node.grad is None else node.grad + g",
+        "node.grad = np.zeros_like(g)", r"non-zero gradient"),
+    "dropped fan-in": (
+        "06_autograd", "grads[key] = grads[key] + inp_grad if key in grads else inp_grad",
+        "grads[key] = inp_grad", r"must match finite differences"),
+    "graph cut by re-wrapping .data": (
+        "03_layers", "out = x @ self.weight  #", "out = Tensor((x @ self.weight).data)  #",
+        r"non-zero gradient"),
+}
+
+
+@pytest.mark.parametrize("kind", list(MLP_SABOTAGE))
+def test_mlp_milestone_fails_on_subtly_broken_gradients(sandboxes, tmp_path, kind):
+    kata_id, old, new, expect = MLP_SABOTAGE[kind]
+    repo = copy_of(green_base(sandboxes, FOUNDATION), tmp_path / "repo")
+    kata = BY_ID[kata_id]
+    source = (kata.reference / kata.files[0].name).read_text()
+    assert source.count(old) == 1, f"the reference changed: update the {kind!r} sabotage"
+    (repo / "katas" / kata_id / kata.files[0].name).write_text(source.replace(old, new))
+    force_green(repo, [kata_id])
+    run = pytest_in(repo, "--milestone=mlp")
+    assert run.code != 0, run.output[-3000:]
+    assert re.search(expect, run.output), run.output[-3000:]
