@@ -55,9 +55,16 @@ def broadcastable_shapes(num_shapes: int = 2, max_dims: int = 3, max_side: int =
 
 # ---------------------------------------------------------------- messages
 
+def _raw(value: Any) -> Any:
+    """A Tensor's `.data`; anything else as it is (an ndarray's own `.data` is a memoryview)."""
+    if isinstance(value, (np.ndarray, np.generic)):
+        return value
+    return getattr(value, "data", value)
+
+
 def fmt(value: Any, limit: int = 300) -> str:
     """A compact, readable rendering of an array or tensor for failure messages."""
-    data = getattr(value, "data", value)
+    data = _raw(value)
     if isinstance(data, np.ndarray):
         with np.printoptions(precision=4, suppress=True, threshold=40, edgeitems=3):
             text = np.array2string(data, separator=", ")
@@ -80,7 +87,7 @@ def fail(prop: str, detail: str = "", *, inputs: dict | None = None, hint: str =
 
 
 def _as_array(value: Any) -> np.ndarray | None:
-    data = getattr(value, "data", value)
+    data = _raw(value)
     if isinstance(data, np.ndarray):
         return data
     if isinstance(data, (int, float, np.number)):
@@ -110,9 +117,9 @@ def check_array(got: Any, expected: Any, what: str, *, inputs: dict | None = Non
         fail(f"{what} must return a {type_.__name__}.", f"got {type(got).__name__}: {fmt(got)}",
              inputs=inputs, hint=hint)
     arr = _as_array(got)
-    exp = np.asarray(getattr(expected, "data", expected))
+    exp = np.asarray(_raw(expected))
     if arr is None:
-        fail(f"{what} must hold a NumPy array.", f"got {type(getattr(got, 'data', got)).__name__}",
+        fail(f"{what} must hold a NumPy array.", f"got {type(_raw(got)).__name__}",
              inputs=inputs, hint=hint)
     if arr.shape != exp.shape:
         hint_here = _matching_hint(arr, wrong) or hint
@@ -151,7 +158,7 @@ def check_close(got: float, expected: float, what: str, *, rtol: float = 1e-5,
 def _matching_hint(arr: np.ndarray, wrong: Iterable[tuple[Any, str]]) -> str:
     for value, why in wrong:
         try:
-            cand = np.asarray(getattr(value, "data", value))
+            cand = np.asarray(_raw(value))
         except Exception:  # a wrong-answer candidate that cannot even be formed
             continue
         if cand.shape == arr.shape and np.allclose(arr, cand, rtol=1e-4, atol=1e-5):
@@ -189,7 +196,7 @@ def check_grad(f: Callable[..., Any], inputs: Sequence[np.ndarray], *, Tensor: t
             fail(f"{what}: input x{i} received no gradient.",
                  "after backward(), its .grad is None", inputs=names,
                  hint=hint or "was the operation recorded in the graph, and its inputs kept?")
-        g = np.asarray(getattr(g, "data", g), dtype=np.float64)
+        g = np.asarray(_raw(g), dtype=np.float64)
         if g.shape != x.shape:
             fail(f"{what}: the gradient of x{i} has the wrong shape.",
                  f"got {g.shape}, expected {x.shape} (the shape of x{i} itself)", inputs=names,
