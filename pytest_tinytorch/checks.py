@@ -130,7 +130,7 @@ def check_array(got: Any, expected: Any, what: str, *, inputs: dict | None = Non
              inputs=inputs, hint=hint or "keep float32 data float32 (mind np.float64 constants)")
     if np.issubdtype(arr.dtype, np.number) and not np.all(np.isfinite(arr)):
         bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
-        fail(f"{what} contains NaN or inf.", f"first at index {bad}: {arr[bad]}",
+        fail(f"{what} contains NaN or inf.", f"first at index {bad}: {arr[bad].item()}",
              inputs=inputs, hint=hint or "look for overflow in exp or a division by zero")
     if rtol is None or atol is None:
         tight = arr.dtype == np.float64 and exp.dtype == np.float64
@@ -141,7 +141,7 @@ def check_array(got: Any, expected: Any, what: str, *, inputs: dict | None = Non
         idx = tuple(int(i) for i in np.argwhere(~close)[0])
         err = float(np.max(np.abs(arr.astype(np.float64) - exp.astype(np.float64))))
         detail = (f"got {fmt(arr)}\nexpected {fmt(exp)}\n"
-                  f"first difference at index {idx}: got {arr[idx]!r}, expected {exp[idx]!r} "
+                  f"first difference at index {idx}: got {arr[idx].item()!r}, expected {exp[idx].item()!r} "
                   f"(max error {err:.3g})")
         fail(f"{what} has wrong values.", detail, inputs=inputs,
              hint=_matching_hint(arr, wrong) or hint)
