@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 import pytest
-from hypothesis import settings
+from hypothesis import Phase, settings
 from hypothesis.database import DirectoryBasedExampleDatabase
 
 from . import collect, grade, guard, imports, publish, report, state
@@ -14,14 +14,16 @@ from .curriculum import BY_ID, KATAS, MILESTONES, MILESTONES_BY_NAME, MILESTONES
 from .plan import Plan, make_plan
 from .tally import NOT_STARTED, RUNAWAY, SKIPPED, Tally
 
+# No `explain` phase: it costs seconds on every failure and learners get a shrunk example.
+PHASES = (Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink)
 # Hypothesis keeps its files at the root, not in whichever kata folder pytest ran from.
 os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(ROOT / ".hypothesis"))
 settings.register_profile(
-    "tinytorch-learn", deadline=None, max_examples=50, report_multiple_bugs=False,
+    "tinytorch-learn", deadline=None, max_examples=50, report_multiple_bugs=False, phases=PHASES,
     print_blob=False, database=DirectoryBasedExampleDatabase(str(ROOT / ".hypothesis" / "examples")))
 settings.register_profile(  # derived from the built-in `ci` profile, never re-registering it
     "tinytorch-grade", parent=settings.get_profile("ci"), deadline=None, max_examples=50,
-    report_multiple_bugs=False, derandomize=True, database=None)
+    report_multiple_bugs=False, derandomize=True, database=None, phases=PHASES)
 
 PLAN = pytest.StashKey[Plan]()
 PLAIN_TEST_BUDGET = 10.0  # CPU seconds for a kata test without @given
