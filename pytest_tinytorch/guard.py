@@ -1,20 +1,31 @@
-"""Runaway learner code: an endless loop or a huge computation must fail its test within
-seconds, with a message saying so, and the run must go on.
+"""Runaway learner code: an endless loop, a huge computation or a huge allocation must
+fail its test within seconds, with a message saying so, and the run must go on.
 
 pytest-timeout alone hangs with hypothesis: its failure looks like an ordinary failing
 example, so hypothesis shrinks and replays the looping input with no alarm left. Here
-each example (and each plain test) runs under a CPU-time budget (ITIMER_VIRTUAL); when
-it runs out, a BaseException that hypothesis does not catch stops the test at once, with
-the traceback ending on the learner's line. pytest-timeout stays as the outer backstop.
+each example (and each plain test) runs under a CPU-time budget (ITIMER_PROF: user and
+system time, so page faults of a giant allocation count too); when it runs out, a
+BaseException that hypothesis does not catch stops the test at once, with the traceback
+ending on the learner's line. pytest-timeout stays as the outer backstop.
+
+Memory: during a graded test the address space may grow by at most MEMORY_BUDGET, so a
+huge allocation raises MemoryError at once instead of exhausting the machine.
 """
 from __future__ import annotations
 
 import functools
+import os
 import signal
 import threading
 from contextlib import contextmanager
 
-AVAILABLE = hasattr(signal, "ITIMER_VIRTUAL") and hasattr(signal, "SIGVTALRM")
+try:
+    import resource
+except ImportError:  # Windows
+    resource = None
+
+AVAILABLE = hasattr(signal, "ITIMER_PROF") and hasattr(signal, "SIGPROF")
+MEMORY_BUDGET = 4 << 30  # bytes a graded test may add to the address space
 
 
 class RunawayCode(BaseException):
@@ -32,13 +43,42 @@ def cpu_budget(seconds: float, what: str = "this example"):
             f"{what} used more than {seconds:g} s of CPU time and was stopped: is there an "
             f"endless loop, or a computation far larger than the inputs need?")
 
-    previous = signal.signal(signal.SIGVTALRM, expire)
-    signal.setitimer(signal.ITIMER_VIRTUAL, seconds)
+    previous = signal.signal(signal.SIGPROF, expire)
+    signal.setitimer(signal.ITIMER_PROF, seconds)
     try:
         yield
     finally:
-        signal.setitimer(signal.ITIMER_VIRTUAL, 0)
-        signal.signal(signal.SIGVTALRM, previous)
+        signal.setitimer(signal.ITIMER_PROF, 0)
+        signal.signal(signal.SIGPROF, previous)
+
+
+def _address_space() -> int | None:
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):
+        return None
+
+
+@contextmanager
+def memory_budget(extra: int = MEMORY_BUDGET):
+    """Lower the soft address-space limit to what is in use now plus `extra`, then restore."""
+    used = _address_space() if resource is not None else None
+    if used is None:
+        yield
+        return
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    limit = used + extra
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    if soft != resource.RLIM_INFINITY and soft <= limit:
+        yield
+        return
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
 
 
 def guard_item(item, seconds: float) -> bool:

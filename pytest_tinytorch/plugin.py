@@ -138,11 +138,14 @@ def _graded(item) -> bool:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item):
-    if not _graded(item) or guard.guard_item(item, item.config.option.tinytorch_budget):
+    if not _graded(item):
         return (yield)
-    seconds = MILESTONE_BUDGET if item.nodeid.startswith("milestones/") else PLAIN_TEST_BUDGET
-    with guard.cpu_budget(seconds, "This test"):
-        return (yield)
+    with guard.memory_budget():
+        if guard.guard_item(item, item.config.option.tinytorch_budget):
+            return (yield)
+        seconds = MILESTONE_BUDGET if item.nodeid.startswith("milestones/") else PLAIN_TEST_BUDGET
+        with guard.cpu_budget(seconds, "This test"):
+            return (yield)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -153,6 +156,8 @@ def pytest_runtest_makereport(item, call):
         if excinfo.errisinstance(guard.RunawayCode):
             rep.longrepr = report.runaway_message(excinfo)
             rep.user_properties.append(("tinytorch_outcome", RUNAWAY))
+        elif excinfo.errisinstance(MemoryError):
+            rep.longrepr = report.memory_message(excinfo)
         elif excinfo.errisinstance(NotImplementedError):
             rep.longrepr = report.not_started_message(excinfo)
             rep.user_properties.append(("tinytorch_outcome", NOT_STARTED))

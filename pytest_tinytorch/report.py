@@ -103,10 +103,22 @@ def render(renderable, width: int = 100, color: bool = False) -> str:
 
 def runaway_message(excinfo) -> str:
     """The teaching form of a RunawayCode failure: what happened and where it was stopped."""
+    where = _learner_frames(excinfo)
+    return f"{excinfo.value}\nIt was stopped here:\n{where}" if where else str(excinfo.value)
+
+
+def memory_message(excinfo) -> str:
+    """A MemoryError explained: which allocation, and that the test was bounded on purpose."""
+    return (f"{excinfo.value or 'MemoryError'}\n{_learner_frames(excinfo)}"
+            "Your code asked for far more memory than this test needs (a test may use a few "
+            "GB at most): is a shape wrong, e.g. an outer product where an elementwise op "
+            "was meant, or an array that grows in a loop?")
+
+
+def _learner_frames(excinfo) -> str:
     frames = [f for f in traceback.extract_tb(excinfo.tb)
               if os.path.realpath(f.filename).startswith(str(KATAS_DIR)) and "/.tests/" not in f.filename]
-    where = "".join(traceback.format_list(frames[-3:])) if frames else ""
-    return f"{excinfo.value}\nIt was stopped here:\n{where}" if where else str(excinfo.value)
+    return "".join(traceback.format_list(frames[-3:]))
 
 
 def not_started_message(excinfo) -> str:

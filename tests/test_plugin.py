@@ -208,6 +208,19 @@ def test_endless_loop_fails_its_tests_quickly_and_the_rest_still_pass(pristine):
     assert elapsed < 120, f"took {elapsed:.0f} s"
 
 
+def test_huge_allocation_fails_its_tests_at_once_and_the_rest_still_pass(pristine):
+    solve(pristine, "01_tensor")
+    path = pristine / KATA / "tensor.py"
+    eight_gb = "    def __mul__(self, other):\n        np.ones(1 << 30)  # 8 GB of float64\n"
+    path.write_text(path.read_text().replace("    def __mul__(self, other):\n", eight_gb, 1))
+    start = time.monotonic()
+    run = pytest_in(pristine, KATA, timeout=240)
+    outcomes = run.hidden("01_tensor")
+    assert run.code != 0 and "failed" in outcomes.values() and "passed" in outcomes.values()
+    assert "far more memory than this test needs" in run.output and "tensor.py" in run.output
+    assert time.monotonic() - start < 120
+
+
 @pytest.mark.parametrize("poison,expect", [
     ("import sys\nsys.exit(0)\n", "sys.exit(0)"),
     ("def broken(:\n", "SyntaxError"),
