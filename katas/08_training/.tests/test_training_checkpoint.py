@@ -27,17 +27,6 @@ widths = st.lists(st.integers(1, 4), min_size=2, max_size=4)
 
 
 # ---------------------------------------------------------------- helpers
-class _Plain:
-    """checks.check_array reads `.data`, and a bare ndarray's .data is a memoryview: wrap it."""
-
-    def __init__(self, array):
-        self.data = array
-
-
-def check_array(got, *args, **kwargs):
-    checks.check_array(_Plain(got) if isinstance(got, np.ndarray) else got, *args, **kwargs)
-
-
 def mlp(sizes, seed, bias=True, last_bias=None):
     """Sequential of Linear layers with reproducible values drawn from `seed`."""
     layers = []
@@ -91,10 +80,10 @@ def load_and_compare(model, source, path, what):
         checks.fail(f"{what}: the model's parameters must stay the same Tensor objects.",
                     hint=HINT_IDENTITY)
     for i, (p, q, dtype) in enumerate(zip(after, source.parameters(), dtypes)):
-        check_array(p.data, q.data.astype(dtype), f"{what}: parameter {i}", dtype=dtype,
-                           rtol=1e-6, atol=1e-7,
-                           hint="load the arrays in the order of model.parameters(), cast to "
-                                "each parameter's own dtype")
+        checks.check_array(p.data, q.data.astype(dtype), f"{what}: parameter {i}", dtype=dtype,
+                                  rtol=1e-6, atol=1e-7,
+                                  hint="load the arrays in the order of model.parameters(), cast to "
+                                       "each parameter's own dtype")
 
 
 # ---------------------------------------------------------------- tests
@@ -139,8 +128,8 @@ def test_checkpoint_round_trip_restores_every_parameter(sizes, seed):
                         f"np.load(path).files = {names}, expected {expected_names}",
                         hint="np.savez(file, **{f'param_{i}': ...})")
         for i, (p, _, data) in enumerate(kept):
-            check_array(stored[f"param_{i}"], data, f"np.load(checkpoint)['param_{i}']",
-                               rtol=0, atol=0, hint="save p.data of model.parameters() in order")
+            checks.check_array(stored[f"param_{i}"], data, f"np.load(checkpoint)['param_{i}']",
+                                      rtol=0, atol=0, hint="save p.data of model.parameters() in order")
         load_and_compare(target, source, path, "load_checkpoint into a model of the same shape")
 
 
@@ -172,10 +161,10 @@ def test_trainer_checkpoint_methods_delegate(sizes, seed):
             if p is not b:
                 checks.fail("Trainer.load_checkpoint must keep the model's parameter Tensors.",
                             hint=HINT_IDENTITY)
-            check_array(p.data, q.data, f"Trainer.save_checkpoint then "
-                               f"Trainer.load_checkpoint: parameter {i}", rtol=0, atol=0,
-                               hint="the Trainer methods call save_checkpoint / load_checkpoint "
-                                    "on self.model")
+            checks.check_array(p.data, q.data, f"Trainer.save_checkpoint then "
+                                      f"Trainer.load_checkpoint: parameter {i}", rtol=0, atol=0,
+                                      hint="the Trainer methods call save_checkpoint / load_checkpoint "
+                                           "on self.model")
 
 
 @settings(max_examples=10)

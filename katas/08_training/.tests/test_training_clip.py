@@ -29,17 +29,6 @@ HINT_GENERATOR = ("params may be a generator, which can be iterated only once: p
 
 
 # ---------------------------------------------------------------- helpers
-class _Plain:
-    """checks.check_array reads `.data`, and a bare ndarray's .data is a memoryview: wrap it."""
-
-    def __init__(self, array):
-        self.data = array
-
-
-def check_array(got, *args, **kwargs):
-    checks.check_array(_Plain(got) if isinstance(got, np.ndarray) else got, *args, **kwargs)
-
-
 def _draw_grads(shapes, scales, seed, dtype):
     rng = np.random.default_rng(seed)
     return [(rng.uniform(-1, 1, s) * k).astype(dtype) for s, k in zip(shapes, scales)]
@@ -129,7 +118,7 @@ def test_clip_grad_norm_above_max_norm_scales_all_grads_by_one_factor(grads, fra
     per_param = per_param_clip(grads, max_norm)
     for i, (g, a) in enumerate(zip(grads, after)):
         expected = g * (max_norm / (norm + EPS))
-        check_array(
+        checks.check_array(
             a, expected.astype(g.dtype), f"grad{i} after clip_grad_norm (global norm {norm:.4g} > "
             f"max_norm {max_norm:.4g})", inputs=inputs, dtype=g.dtype, rtol=1e-5, atol=1e-6,
             wrong=[(g * (norm / max_norm), HINT_INVERTED), (per_param[i], HINT_PER_PARAM),
@@ -189,10 +178,10 @@ def test_clip_grad_norm_skips_params_without_grad(grads, frac, where):
     check_norm_value(got, grads, max_norm, inputs)
     after = [grad_of(p) for p in params if p is not idle]
     for i, (g, a) in enumerate(zip(grads, after)):
-        check_array(a, (g * (max_norm / (norm + EPS))).astype(g.dtype),
-                           f"grad{i} after clip_grad_norm next to a parameter without grad",
-                           inputs=inputs, rtol=1e-5, atol=1e-6,
-                           hint="skip parameters whose grad is None, clip the others")
+        checks.check_array(a, (g * (max_norm / (norm + EPS))).astype(g.dtype),
+                                  f"grad{i} after clip_grad_norm next to a parameter without grad",
+                                  inputs=inputs, rtol=1e-5, atol=1e-6,
+                                  hint="skip parameters whose grad is None, clip the others")
 
 
 @settings(max_examples=20)
@@ -209,6 +198,6 @@ def test_clip_grad_norm_accepts_a_generator(grads, frac):
         checks.fail("clip_grad_norm(generator of params, max_norm) must return the global norm.",
                     f"got {got!r}, expected {norm!r}", inputs=inputs, hint=HINT_GENERATOR)
     for i, (g, p) in enumerate(zip(grads, params)):
-        check_array(grad_of(p), (g * (max_norm / (norm + EPS))).astype(g.dtype),
-                           f"grad{i} after clip_grad_norm(generator of params, max_norm)",
-                           inputs=inputs, rtol=1e-5, atol=1e-6, hint=HINT_GENERATOR)
+        checks.check_array(grad_of(p), (g * (max_norm / (norm + EPS))).astype(g.dtype),
+                                  f"grad{i} after clip_grad_norm(generator of params, max_norm)",
+                                  inputs=inputs, rtol=1e-5, atol=1e-6, hint=HINT_GENERATOR)
