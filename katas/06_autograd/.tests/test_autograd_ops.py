@@ -6,6 +6,8 @@ answer, against the expected gradient computed here with NumPy.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 from hypothesis import example, given, settings, strategies as st
@@ -14,7 +16,10 @@ from pytest_tinytorch import checks
 from tinytorch.core.autograd import Function, unbroadcast
 from tinytorch.core.tensor import Tensor
 
-F64 = np.float64
+import autograd_kit
+from autograd_kit import F64, crash_of, leaves, recorded
+
+ALL_OPS = "Every Tensor operation"  # who must record a Function (the not-recorded hint)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -24,65 +29,21 @@ def autograd():
 
 
 # ---------------------------------------------------------------- helpers
-class AsArray:
-    """checks.check_array reads `got.data`; a bare ndarray's .data is a memoryview, so
-    gradients (plain ndarrays) are handed over in this small holder."""
-
-    def __init__(self, value):
-        self.data = np.asarray(value)
-
-
-
-def crash_of(run):
-    """Run run(); return the exception it raised, if any (a stub's NotImplementedError is
-    re-raised: the grader reports it as "not started"). Failing outside the `except`
-    block keeps the learner's message free of a chained traceback."""
-    try:
-        run()
-    except NotImplementedError:
-        raise
-    except Exception as e:  # noqa: BLE001 - a learner's crash becomes a teaching message
-        return e
-    return None
-
-
-def _leaves(xs):
-    return [Tensor(np.array(x, dtype=F64), requires_grad=True) for x in xs]
-
-
-def _recorded(out, what, op):
-    if not isinstance(out, Tensor):
-        checks.fail(f"{what} must return a Tensor.", f"got {type(out).__name__}: {checks.fmt(out)}")
-    if not out.requires_grad:
-        checks.fail(f"{what} on a tensor that requires grad must return a tensor that requires "
-                    "grad: the operation must be recorded in the graph.",
-                    "got requires_grad=False",
-                    hint=f"is {op} wrapped by enable_autograd()? Every Tensor operation must "
-                         "record a Function when one of its inputs requires grad")
-
-
-def gradcheck(f, xs, what, op, hint=""):
-    """Recorded?, then finite differences; a crash inside backward becomes a message."""
-    inputs = {f"x{i}": x for i, x in enumerate(xs)}
-    _recorded(f(*_leaves(xs)), what, op)
-    e = crash_of(lambda: checks.check_grad(f, xs, Tensor=Tensor, what=what, hint=hint))
-    if e is not None:
-        checks.fail(f"{what}: computing the gradient raised {type(e).__name__}.", str(e),
-                    inputs=inputs, hint=hint)
+gradcheck = functools.partial(autograd_kit.gradcheck, who=ALL_OPS)
 
 
 def grads_of(f, xs, v, what, op, hint=""):
     """Run f on float64 leaves, backward(v); return the leaves' .grad arrays (checked)."""
     inputs = {f"x{i}": x for i, x in enumerate(xs)}
-    leaves = _leaves(xs)
-    out = f(*leaves)
-    _recorded(out, what, op)
+    ts = leaves(xs)
+    out = f(*ts)
+    recorded(out, what, op, ALL_OPS)
     e = crash_of(lambda: out.backward(v))
     if e is not None:
         checks.fail(f"{what}: backward() raised {type(e).__name__}.", str(e), inputs=inputs,
                     hint=hint)
     result = []
-    for i, t in enumerate(leaves):
+    for i, t in enumerate(ts):
         if t.grad is None:
             checks.fail(f"{what}: input x{i} received no gradient.",
                         "after backward(), its .grad is None", inputs=inputs,
@@ -153,7 +114,7 @@ def grad_and_shape(draw):
 def test_unbroadcast_sums_back_to_the_shape(case):
     g, shape = case
     got = unbroadcast(g.copy(), shape)
-    checks.check_array(AsArray(got), sum_to(g, shape),
+    checks.check_array(np.asarray(got), sum_to(g, shape),
                        f"unbroadcast(grad, {shape}) with grad of shape {g.shape}",
                        inputs={"grad": g}, wrong=unbroadcast_wrong(g, shape),
                        hint="sum the leading axes that broadcasting added, then the axes where "
@@ -230,7 +191,7 @@ def test_broadcast_gradient_is_summed_to_each_input_shape(op, sa, sb):
     else:
         ra, rb = v * b, v * a
     for name, got, raw, shape in (("a", ga, ra, sa), ("b", gb, rb, sb)):
-        checks.check_array(AsArray(got), sum_to(raw, shape),
+        checks.check_array(got, sum_to(raw, shape),
                            f"the gradient of {name} in {op} (a of shape {sa}, b of shape {sb})",
                            inputs={"a": a, "b": b, "upstream gradient": v},
                            wrong=unbroadcast_wrong(raw, shape), hint=BROADCAST_HINT)
@@ -345,9 +306,9 @@ def test_matmul_gradient_values(n, k, m):
                ] if m == k else []
     wrong_b = [(a @ v, "this is a NOT transposed times the upstream gradient: " + not_transposed)
                ] if n == k else []
-    checks.check_array(AsArray(ga), v @ b.T, "the gradient of a in a @ b", inputs=inputs,
+    checks.check_array(ga, v @ b.T, "the gradient of a in a @ b", inputs=inputs,
                        wrong=wrong_a, hint=MATMUL_HINT)
-    checks.check_array(AsArray(gb), a.T @ v, "the gradient of b in a @ b", inputs=inputs,
+    checks.check_array(gb, a.T @ v, "the gradient of b in a @ b", inputs=inputs,
                        wrong=wrong_b, hint=MATMUL_HINT)
 
 
@@ -435,7 +396,7 @@ def test_getitem_repeated_indices_accumulate():
     key = np.array([0, 0, 2, 0])
     v = np.array([1.0, 2.0, 3.0, 4.0])
     (g,) = grads_of(lambda t: t[key], [x], v, "x[[0, 0, 2, 0]]", "Tensor.__getitem__")
-    checks.check_array(AsArray(g), np.array([7.0, 0.0, 3.0, 0.0]),
+    checks.check_array(g, np.array([7.0, 0.0, 3.0, 0.0]),
                        "the gradient of x in x[[0, 0, 2, 0]] with upstream gradient [1, 2, 3, 4]",
                        inputs={"x": x},
                        wrong=[(np.array([4.0, 0.0, 3.0, 0.0]),
@@ -517,7 +478,7 @@ def test_reductions(name, case):
                           "of the maximum receives it"),
                  (spread / n, "Max.backward averaged the gradient over all elements: only the "
                               "position of the maximum receives it")]
-    checks.check_array(AsArray(g), expected, f"the gradient of x in {what}",
+    checks.check_array(g, expected, f"the gradient of x in {what}",
                        inputs={"x": x, "upstream gradient": v}, wrong=wrong,
                        hint=REDUCE_HINT[name])
     gradcheck(f, [x], what, f"Tensor.{name}", hint=REDUCE_HINT[name])
@@ -533,7 +494,7 @@ def test_max_ties_share_the_gradient_equally(x, axis, expected):
     out_shape = x.max(axis=axis).shape
     (g,) = grads_of(lambda t: t.max(axis=axis), [x], np.ones(out_shape),
                     f"x.max(axis={axis})", "Tensor.max")
-    checks.check_array(AsArray(g), expected, f"the gradient of x in x.max(axis={axis}) (with ties) "
+    checks.check_array(g, expected, f"the gradient of x in x.max(axis={axis}) (with ties) "
                        "and an upstream gradient of ones", inputs={"x": x},
                        wrong=[((expected > 0).astype(F64),
                                "every tied maximum got the full gradient: the convention "

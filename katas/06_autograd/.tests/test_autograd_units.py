@@ -18,7 +18,7 @@ from tinytorch.core.layers import Dropout, Linear, Sequential
 from tinytorch.core.losses import BinaryCrossEntropyLoss, CrossEntropyLoss, MSELoss
 from tinytorch.core.tensor import Tensor
 
-F64 = np.float64
+from autograd_kit import F64, crash_of, gradcheck, leaves, recorded
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -28,52 +28,6 @@ def autograd():
 
 
 # ---------------------------------------------------------------- helpers
-class AsArray:
-    """checks.check_array reads `got.data`; a bare ndarray's .data is a memoryview, so
-    gradients (plain ndarrays) are handed over in this small holder."""
-
-    def __init__(self, value):
-        self.data = np.asarray(value)
-
-
-
-def crash_of(run):
-    """Run run(); return the exception it raised, if any (a stub's NotImplementedError is
-    re-raised: the grader reports it as "not started"). Failing outside the `except`
-    block keeps the learner's message free of a chained traceback."""
-    try:
-        run()
-    except NotImplementedError:
-        raise
-    except Exception as e:  # noqa: BLE001 - a learner's crash becomes a teaching message
-        return e
-    return None
-
-
-def _leaves(xs):
-    return [Tensor(np.array(x, dtype=F64), requires_grad=True) for x in xs]
-
-
-def _recorded(out, what, op):
-    if not isinstance(out, Tensor):
-        checks.fail(f"{what} must return a Tensor.", f"got {type(out).__name__}: {checks.fmt(out)}")
-    if not out.requires_grad:
-        checks.fail(f"{what} on a tensor that requires grad must return a tensor that requires "
-                    "grad: the operation must be recorded in the graph.",
-                    "got requires_grad=False",
-                    hint=f"is {op} wrapped by enable_autograd()? It must record a Function "
-                         "when one of its inputs requires grad")
-
-
-def gradcheck(f, xs, what, op, hint=""):
-    inputs = {f"x{i}": x for i, x in enumerate(xs)}
-    _recorded(f(*_leaves(xs)), what, op)
-    e = crash_of(lambda: checks.check_grad(f, xs, Tensor=Tensor, what=what, hint=hint))
-    if e is not None:
-        checks.fail(f"{what}: computing the gradient raised {type(e).__name__}.", str(e),
-                    inputs=inputs, hint=hint)
-
-
 def call_backward(out, what, inputs, grad=None, hint=""):
     e = crash_of(lambda: out.backward() if grad is None else out.backward(grad))
     if e is not None:
@@ -122,11 +76,11 @@ def test_activation_gradients(name, x):
 def test_relu_gradient_is_zero_for_negative_and_zero_inputs():
     x = np.array([-2.0, -0.5, 0.0, 0.5, 3.0, -1e-3])
     v = np.array([1.0, -2.0, 3.0, 4.0, -5.0, 6.0])
-    (t,) = _leaves([x])
+    (t,) = leaves([x])
     out = ReLU()(t)
-    _recorded(out, "ReLU()(x)", "ReLU.forward")
+    recorded(out, "ReLU()(x)", "ReLU.forward")
     call_backward(out, "ReLU()(x)", {"x": x}, v)
-    checks.check_array(AsArray(t.grad), v * (x > 0), "the gradient of x in ReLU()(x)",
+    checks.check_array(np.asarray(t.grad), v * (x > 0), "the gradient of x in ReLU()(x)",
                        inputs={"x": x, "upstream gradient": v},
                        wrong=[(v, "ReLU passed the gradient through negative inputs too: where "
                                   "x < 0 the output is constant 0, so the gradient is 0"),
@@ -254,7 +208,7 @@ def test_linear_layer_and_mse_end_to_end(case):
 
     out = loss()
     what = f"MSELoss()(Linear({w.shape[0]}, {w.shape[1]})(x), y) with a batch of {n}"
-    _recorded(out, what, "the Tensor ops inside Linear.forward and MSELoss.forward")
+    recorded(out, what, "the Tensor ops inside Linear.forward and MSELoss.forward")
     inputs = {"x": x, "weight": w, "bias": b, "y": y}
     call_backward(out, what, inputs, hint="a loss has shape (): backward() needs no argument")
     bias_hint = ("the bias is added to every example of the batch, so its gradient is the "
@@ -272,7 +226,7 @@ def test_linear_layer_and_mse_end_to_end(case):
                      (per_example, "the bias gradient still has the batch axis: " + bias_hint),
                      (per_example[0], "the bias gradient holds only the first example: "
                                       + bias_hint)]
-        checks.check_array(AsArray(param.grad), expected,
+        checks.check_array(np.asarray(param.grad), expected,
                            f"the gradient of the {name} in {what} (finite differences)",
                            inputs=inputs, rtol=1e-5, atol=1e-7, wrong=wrong,
                            hint=bias_hint if name == "bias" else
@@ -297,14 +251,14 @@ def test_sequential_network_and_cross_entropy_end_to_end(seed, n, c):
 
     out = loss()
     what = f"CrossEntropyLoss()(Sequential(Linear(3, 4), Tanh(), Linear(4, {c}))(x), labels)"
-    _recorded(out, what, "every op of the network and the loss")
+    recorded(out, what, "every op of the network and the loss")
     call_backward(out, what, {"x": x})
     for i, p in enumerate(model.parameters()):
         expected = numeric_grad(loss, p)
         if p.grad is None:
             checks.fail(f"{what}: parameter {i} (shape {p.shape}) received no gradient.",
                         hint="the gradient must flow back through every layer")
-        checks.check_array(AsArray(p.grad), expected,
+        checks.check_array(np.asarray(p.grad), expected,
                            f"the gradient of parameter {i} (shape {p.shape}) in {what} "
                            "(finite differences)", rtol=1e-5, atol=1e-7,
                            hint="check the rules of each op along the path from the loss to "
@@ -316,14 +270,14 @@ def test_sequential_network_and_cross_entropy_end_to_end(seed, n, c):
        p=st.sampled_from([0.25, 0.5, 0.8]))
 def test_dropout_gradient_follows_the_mask(x, seed, p):
     np.random.seed(seed)
-    (t,) = _leaves([x])
+    (t,) = leaves([x])
     layer = Dropout(p)
     out = layer(t)
-    _recorded(out, f"Dropout({p})(x) in training mode", "Tensor.__mul__ (Dropout uses x * mask)")
+    recorded(out, f"Dropout({p})(x) in training mode", "Tensor.__mul__ (Dropout uses x * mask)")
     v = np.random.default_rng(seed).standard_normal(x.shape)
     call_backward(out, f"Dropout({p})(x)", {"x": x}, v)
     scale = np.asarray(out.data, dtype=F64) / x  # 0 where dropped, 1/(1-p) where kept
-    checks.check_array(AsArray(t.grad), v * scale,
+    checks.check_array(np.asarray(t.grad), v * scale,
                        f"the gradient of x in Dropout({p})(x) (training mode)",
                        inputs={"x": x, "upstream gradient": v},
                        hint="a dropped element gets no gradient; a kept one gets the upstream "

@@ -5,6 +5,8 @@ NumPy recurrence computed here, and known wrong recurrences give pointed hints.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -14,17 +16,11 @@ from pytest_tinytorch import checks
 from tinytorch.core.optimizers import Adam, AdamW
 from tinytorch.core.tensor import Tensor
 
+import optimizers_kit
+from optimizers_kit import G3, P0, decays, problems
+
 
 # ---------------------------------------------------------------- strategies and oracles
-
-def problems(min_steps: int = 1, max_steps: int = 4, dtype=np.float64):
-    """(p0, grads): a parameter and one gradient per step (grads[i] has p0's shape)."""
-    def for_shape(shape):
-        return st.integers(min_steps, max_steps).flatmap(lambda k: st.tuples(
-            checks.arrays(shape, dtype=dtype, lo=-5.0, hi=5.0),
-            checks.arrays((k,) + shape, dtype=dtype, lo=-5.0, hi=5.0)))
-    return checks.shapes().flatmap(for_shape)
-
 
 @st.composite
 def first_steps(draw):
@@ -39,12 +35,6 @@ def first_steps(draw):
 lrs = st.floats(0.001, 0.5)
 betas_ = st.tuples(st.floats(0.5, 0.95), st.floats(0.9, 0.9999))
 epss = st.sampled_from([1e-8, 1e-3, 0.1])
-decays = st.floats(0.01, 0.5)
-
-P0 = np.array([[1.5, -2.0, 0.25], [3.0, -0.5, 4.0]])
-G3 = np.array([[[0.5, 1.0, -1.5], [2.0, -0.25, 1.0]],
-               [[-1.0, 0.75, 0.5], [1.0, 1.5, -2.0]],
-               [[0.25, -0.5, 1.25], [-1.5, 0.5, 0.75]]])
 
 
 def adam_path(p0, grads, lrs, betas=(0.9, 0.999), eps=1e-8, wd=0.0, decoupled=False,
@@ -122,34 +112,9 @@ def known_wrong(p0, grads, steps, betas=(0.9, 0.999), eps=1e-8, wd=0.0, decouple
     return wrong
 
 
-def check_param(p, expected, *, what, inputs, wrong=(), hint="", dtype=np.float64,
-                rtol=1e-7, atol=1e-9):
-    """Compare a parameter's data with the expected array, with pointed hints."""
-    if not isinstance(p.data, np.ndarray):
-        checks.fail(f"{what}: p.data must stay an np.ndarray.",
-                    f"got {type(p.data).__name__}", inputs=inputs,
-                    hint="write the new values into p.data (a NumPy array), not a Tensor")
-    data = p.data
-    if data.shape == np.shape(expected) and np.issubdtype(data.dtype, np.floating) \
-            and not np.all(np.isfinite(data)):
-        checks.fail(f"{what} contains NaN or inf.", f"got {checks.fmt(data)}", inputs=inputs,
-                    hint="count each parameter's steps from t = 1: at t = 0, 1 - beta**t is 0")
-    distinct = [(w, h) for w, h in wrong
-                if not np.allclose(w, expected, rtol=1e-4, atol=1e-5)]
-    checks.check_array(p, expected, what=what, inputs=inputs, type_=Tensor, dtype=dtype,
-                       rtol=rtol, atol=atol, wrong=distinct, hint=hint)
-
-
-def run_and_check(opt, p, grads, expected, wrong, *, label, inputs, lrs=None, hint=""):
-    """Feed grads[i] to p.grad, step, and compare p after every step."""
-    for i, g in enumerate(grads):
-        if lrs is not None:
-            opt.lr = lrs[i]
-        p.grad = g.copy()
-        opt.step()
-        check_param(p, expected[i], what=f"{label}: the parameter after step {i + 1}",
-                    inputs=inputs, wrong=[(w[i], HINTS[n]) for n, w in wrong.items()],
-                    hint=hint)
+NAN_HINT = "count each parameter's steps from t = 1: at t = 0, 1 - beta**t is 0"
+check_param = functools.partial(optimizers_kit.check_param, nan_hint=NAN_HINT)
+run_and_check = functools.partial(optimizers_kit.run_and_check, hints=HINTS, nan_hint=NAN_HINT)
 
 
 # ---------------------------------------------------------------- tests

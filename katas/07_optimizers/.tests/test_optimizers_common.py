@@ -8,11 +8,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from hypothesis import example, given, settings
-from hypothesis import strategies as st
 
 from pytest_tinytorch import checks
 from tinytorch.core.optimizers import SGD, Adam, AdamW, Optimizer
 from tinytorch.core.tensor import Tensor
+
+from optimizers_kit import G3, P0, problems
 
 # Every optimizer with every feature on (momentum, weight decay), so each state is exercised.
 MAKERS = {
@@ -21,21 +22,6 @@ MAKERS = {
     "AdamW": lambda params: AdamW(params, lr=0.1, weight_decay=0.1),
 }
 each_optimizer = pytest.mark.parametrize("name", list(MAKERS))
-
-
-def problems(min_steps: int = 1, max_steps: int = 3, dtype=np.float64, lo=-5.0, hi=5.0):
-    """(p0, grads): a parameter and one gradient per step (grads[i] has p0's shape)."""
-    def for_shape(shape):
-        return st.integers(min_steps, max_steps).flatmap(lambda k: st.tuples(
-            checks.arrays(shape, dtype=dtype, lo=-5.0, hi=5.0),
-            checks.arrays((k,) + shape, dtype=dtype, lo=lo, hi=hi)))
-    return checks.shapes().flatmap(for_shape)
-
-
-P0 = np.array([[1.5, -2.0, 0.25], [3.0, -0.5, 4.0]])
-G3 = np.array([[[0.5, 1.0, -1.5], [2.0, -0.25, 1.0]],
-               [[-1.0, 0.75, 0.5], [1.0, 1.5, -2.0]],
-               [[0.25, -0.5, 1.25], [-1.5, 0.5, 0.75]]])
 
 
 def test_optimizer_comes_from_your_kata():

@@ -5,6 +5,8 @@ NumPy recurrence computed here, and known wrong recurrences give pointed hints.
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from hypothesis import example, given
 from hypothesis import strategies as st
@@ -13,26 +15,14 @@ from pytest_tinytorch import checks
 from tinytorch.core.optimizers import SGD
 from tinytorch.core.tensor import Tensor
 
+import optimizers_kit
+from optimizers_kit import G3, P0, check_param, decays, problems
+
 
 # ---------------------------------------------------------------- strategies and oracles
 
-def problems(min_steps: int = 1, max_steps: int = 4, dtype=np.float64):
-    """(p0, grads): a parameter and one gradient per step (grads[i] has p0's shape)."""
-    def for_shape(shape):
-        return st.integers(min_steps, max_steps).flatmap(lambda k: st.tuples(
-            checks.arrays(shape, dtype=dtype, lo=-5.0, hi=5.0),
-            checks.arrays((k,) + shape, dtype=dtype, lo=-5.0, hi=5.0)))
-    return checks.shapes().flatmap(for_shape)
-
-
 lrs = st.floats(0.001, 1.0)
 momenta = st.floats(0.1, 0.99)
-decays = st.floats(0.01, 0.5)
-
-P0 = np.array([[1.5, -2.0, 0.25], [3.0, -0.5, 4.0]])
-G3 = np.array([[[0.5, 1.0, -1.5], [2.0, -0.25, 1.0]],
-               [[-1.0, 0.75, 0.5], [1.0, 1.5, -2.0]],
-               [[0.25, -0.5, 1.25], [-1.5, 0.5, 0.75]]])
 
 
 def sgd_path(p0, grads, lrs, momentum=0.0, wd=0.0, variant="pytorch"):
@@ -89,34 +79,7 @@ def wrong_paths(p0, grads, lrs, momentum, wd, variants):
     return {name: sgd_path(p0, grads, lrs, momentum, wd, name) for name in variants}
 
 
-def check_param(p, expected, *, what, inputs, wrong=(), hint="", dtype=np.float64,
-                rtol=1e-7, atol=1e-9):
-    """Compare a parameter's data with the expected array, with pointed hints."""
-    if not isinstance(p.data, np.ndarray):
-        checks.fail(f"{what}: p.data must stay an np.ndarray.",
-                    f"got {type(p.data).__name__}", inputs=inputs,
-                    hint="write the new values into p.data (a NumPy array), not a Tensor")
-    data = p.data
-    if data.shape == np.shape(expected) and np.issubdtype(data.dtype, np.floating) \
-            and not np.all(np.isfinite(data)):
-        checks.fail(f"{what} contains NaN or inf.", f"got {checks.fmt(data)}", inputs=inputs,
-                    hint=hint or "the update must stay finite for finite inputs")
-    distinct = [(w, h) for w, h in wrong
-                if not np.allclose(w, expected, rtol=1e-4, atol=1e-5)]
-    checks.check_array(p, expected, what=what, inputs=inputs, type_=Tensor, dtype=dtype,
-                       rtol=rtol, atol=atol, wrong=distinct, hint=hint)
-
-
-def run_and_check(opt, p, p0, grads, expected, wrong, *, label, inputs, lrs=None, hint=""):
-    """Feed grads[i] to p.grad, step, and compare p after every step."""
-    for i, g in enumerate(grads):
-        if lrs is not None:
-            opt.lr = lrs[i]
-        p.grad = g.copy()
-        opt.step()
-        check_param(p, expected[i], what=f"{label}: the parameter after step {i + 1}",
-                    inputs=inputs, wrong=[(w[i], HINTS[n]) for n, w in wrong.items()],
-                    hint=hint)
+run_and_check = functools.partial(optimizers_kit.run_and_check, hints=HINTS)
 
 
 # ---------------------------------------------------------------- tests
@@ -156,7 +119,7 @@ def test_sgd_momentum_matches_the_recurrence(pg, lr, momentum):
     opt = SGD([p], lr=lr, momentum=momentum)
     expected = sgd_path(p0, grads, steps, momentum)
     wrong = wrong_paths(p0, grads, steps, momentum, 0.0, HINTS)
-    run_and_check(opt, p, p0, grads, expected, wrong,
+    run_and_check(opt, p, grads, expected, wrong,
                   label=f"SGD(lr={lr}, momentum={momentum})",
                   inputs={"p0": p0, "grads (one per step)": grads},
                   hint="v = momentum * v + g with v starting at 0, then p = p - lr * v")
@@ -171,7 +134,7 @@ def test_sgd_with_momentum_zero_is_plain_sgd(pg, lr):
     opt = SGD([p], lr=lr, momentum=0.0)
     expected = sgd_path(p0, grads, steps)
     wrong = wrong_paths(p0, grads, steps, 0.0, 0.0, HINTS)
-    run_and_check(opt, p, p0, grads, expected, wrong,
+    run_and_check(opt, p, grads, expected, wrong,
                   label=f"SGD(lr={lr}, momentum=0.0): every step must be p - lr * grad",
                   inputs={"p0": p0, "grads (one per step)": grads})
 
@@ -186,7 +149,7 @@ def test_sgd_weight_decay_matches_the_recurrence(pg, lr, momentum, wd):
     opt = SGD([p], lr=lr, momentum=momentum, weight_decay=wd)
     expected = sgd_path(p0, grads, steps, momentum, wd)
     wrong = wrong_paths(p0, grads, steps, momentum, wd, HINTS)
-    run_and_check(opt, p, p0, grads, expected, wrong,
+    run_and_check(opt, p, grads, expected, wrong,
                   label=f"SGD(lr={lr}, momentum={momentum}, weight_decay={wd})",
                   inputs={"p0": p0, "grads (one per step)": grads},
                   hint="g = grad + weight_decay * p (p before this step), then momentum, "
@@ -226,7 +189,7 @@ def test_sgd_lr_change_between_steps_takes_effect(pg, lr0, lr1, momentum):
     opt = SGD([p], lr=lr0, momentum=momentum)
     expected = sgd_path(p0, grads, steps, momentum)
     wrong = wrong_paths(p0, grads, steps, momentum, 0.0, HINTS)
-    run_and_check(opt, p, p0, grads, expected, wrong, lrs=steps,
+    run_and_check(opt, p, grads, expected, wrong, lrs=steps,
                   label=f"SGD(momentum={momentum}) with opt.lr set to {steps} at steps 1..",
                   inputs={"p0": p0, "grads (one per step)": grads},
                   hint="every step must use the current value of opt.lr")

@@ -81,9 +81,9 @@ def load_and_compare(model, source, path, what):
                     hint=HINT_IDENTITY)
     for i, (p, q, dtype) in enumerate(zip(after, source.parameters(), dtypes)):
         checks.check_array(p.data, q.data.astype(dtype), f"{what}: parameter {i}", dtype=dtype,
-                                  rtol=1e-6, atol=1e-7,
-                                  hint="load the arrays in the order of model.parameters(), cast to "
-                                       "each parameter's own dtype")
+                           rtol=1e-6, atol=1e-7,
+                           hint="load the arrays in the order of model.parameters(), cast to "
+                                "each parameter's own dtype")
 
 
 # ---------------------------------------------------------------- tests
@@ -129,7 +129,7 @@ def test_checkpoint_round_trip_restores_every_parameter(sizes, seed):
                         hint="np.savez(file, **{f'param_{i}': ...})")
         for i, (p, _, data) in enumerate(kept):
             checks.check_array(stored[f"param_{i}"], data, f"np.load(checkpoint)['param_{i}']",
-                                      rtol=0, atol=0, hint="save p.data of model.parameters() in order")
+                               rtol=0, atol=0, hint="save p.data of model.parameters() in order")
         load_and_compare(target, source, path, "load_checkpoint into a model of the same shape")
 
 
@@ -162,9 +162,9 @@ def test_trainer_checkpoint_methods_delegate(sizes, seed):
                 checks.fail("Trainer.load_checkpoint must keep the model's parameter Tensors.",
                             hint=HINT_IDENTITY)
             checks.check_array(p.data, q.data, f"Trainer.save_checkpoint then "
-                                      f"Trainer.load_checkpoint: parameter {i}", rtol=0, atol=0,
-                                      hint="the Trainer methods call save_checkpoint / load_checkpoint "
-                                           "on self.model")
+                               f"Trainer.load_checkpoint: parameter {i}", rtol=0, atol=0,
+                               hint="the Trainer methods call save_checkpoint / load_checkpoint "
+                                    "on self.model")
 
 
 @settings(max_examples=10)

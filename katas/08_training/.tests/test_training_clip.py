@@ -179,9 +179,9 @@ def test_clip_grad_norm_skips_params_without_grad(grads, frac, where):
     after = [grad_of(p) for p in params if p is not idle]
     for i, (g, a) in enumerate(zip(grads, after)):
         checks.check_array(a, (g * (max_norm / (norm + EPS))).astype(g.dtype),
-                                  f"grad{i} after clip_grad_norm next to a parameter without grad",
-                                  inputs=inputs, rtol=1e-5, atol=1e-6,
-                                  hint="skip parameters whose grad is None, clip the others")
+                           f"grad{i} after clip_grad_norm next to a parameter without grad",
+                           inputs=inputs, rtol=1e-5, atol=1e-6,
+                           hint="skip parameters whose grad is None, clip the others")
 
 
 @settings(max_examples=20)
@@ -199,5 +199,5 @@ def test_clip_grad_norm_accepts_a_generator(grads, frac):
                     f"got {got!r}, expected {norm!r}", inputs=inputs, hint=HINT_GENERATOR)
     for i, (g, p) in enumerate(zip(grads, params)):
         checks.check_array(grad_of(p), (g * (max_norm / (norm + EPS))).astype(g.dtype),
-                                  f"grad{i} after clip_grad_norm(generator of params, max_norm)",
-                                  inputs=inputs, rtol=1e-5, atol=1e-6, hint=HINT_GENERATOR)
+                           f"grad{i} after clip_grad_norm(generator of params, max_norm)",
+                           inputs=inputs, rtol=1e-5, atol=1e-6, hint=HINT_GENERATOR)

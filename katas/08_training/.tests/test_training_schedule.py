@@ -23,8 +23,6 @@ CASES = st.tuples(st.floats(0.0, 1.0), st.floats(0.0, 1.0), st.integers(1, 40)).
     lambda c: (c[0] + c[1], c[0], c[2]))  # max_lr >= min_lr
 
 
-
-
 def oracle(max_lr, min_lr, total, epoch, *, trig=math.cos, half=0.5, clip=True, period=math.pi):
     if clip:
         epoch = min(max(epoch, 0), total)
@@ -82,9 +80,9 @@ def test_cosine_schedule_matches_the_formula_at_every_epoch(case):
     for use_call in (False, True):
         name = "schedule(epoch)" if use_call else "schedule.get_lr(epoch)"
         checks.check_array(lrs(s, epochs, use_call), expected, f"{name} for epochs -2..total+2",
-                                  inputs=inputs, rtol=1e-9, atol=1e-12, wrong=wrong,
-                                  hint="min_lr + 0.5 * (max_lr - min_lr) * (1 + cos(pi * epoch / "
-                                       "total_epochs)), with epoch clipped to [0, total_epochs]")
+                           inputs=inputs, rtol=1e-9, atol=1e-12, wrong=wrong,
+                           hint="min_lr + 0.5 * (max_lr - min_lr) * (1 + cos(pi * epoch / "
+                                "total_epochs)), with epoch clipped to [0, total_epochs]")
 
 
 @given(case=CASES)

@@ -192,11 +192,11 @@ def test_train_epoch_steps_with_each_batchs_own_gradient(seed, batch_size):
                             inputs=inputs, hint="call loss.backward() before optimizer.step(); "
                                                 + HINT_ORDER)
             checks.check_array(g, e, f"the {name} gradient seen by optimizer.step() number "
-                                      f"{k + 1} (the same batch every step, lr = 0)", inputs=inputs,
-                                      rtol=1e-4, atol=1e-5,
-                                      wrong=[((k + 1) * e, HINT_ZERO_GRAD), (k * e, HINT_ORDER)],
-                                      hint="the gradient at each step must be that batch's own "
-                                           "gradient of the mean loss; " + HINT_ORDER)
+                               f"{k + 1} (the same batch every step, lr = 0)", inputs=inputs,
+                               rtol=1e-4, atol=1e-5,
+                               wrong=[((k + 1) * e, HINT_ZERO_GRAD), (k * e, HINT_ORDER)],
+                               hint="the gradient at each step must be that batch's own "
+                                    "gradient of the mean loss; " + HINT_ORDER)
         if seen["lr"] != 0.0:
             checks.fail("Without a scheduler, train_epoch must leave optimizer.lr alone.",
                         f"lr at step {k + 1}: {seen['lr']!r}, expected 0.0", inputs=inputs)
@@ -219,15 +219,15 @@ def test_train_epoch_clips_gradients_before_step(seed, frac):
     for k, seen in enumerate(opt.seen):
         for name, g, e in zip(("weight", "bias"), seen["grads"], expected):
             checks.check_array(g, e * (max_norm / (norm + EPS)),
-                                      f"the {name} gradient seen by optimizer.step() number {k + 1} "
-                                      f"with grad_clip_norm={max_norm:.4g} (unclipped norm {norm:.4g})",
-                                      inputs=inputs, rtol=1e-4, atol=1e-6,
-                                      wrong=[(e, "clip after loss.backward() and before "
-                                                 "optimizer.step(): clip_grad_norm(model.parameters(), "
-                                                 "grad_clip_norm)"),
-                                             ((k + 1) * e * (max_norm / (norm + EPS)), HINT_ZERO_GRAD)],
-                                      hint="with grad_clip_norm set, step() must see the clipped "
-                                           "gradients")
+                               f"the {name} gradient seen by optimizer.step() number {k + 1} "
+                               f"with grad_clip_norm={max_norm:.4g} (unclipped norm {norm:.4g})",
+                               inputs=inputs, rtol=1e-4, atol=1e-6,
+                               wrong=[(e, "clip after loss.backward() and before "
+                                          "optimizer.step(): clip_grad_norm(model.parameters(), "
+                                          "grad_clip_norm)"),
+                                      ((k + 1) * e * (max_norm / (norm + EPS)), HINT_ZERO_GRAD)],
+                               hint="with grad_clip_norm set, step() must see the clipped "
+                                    "gradients")
     if len(opt.seen) != 2:
         checks.fail("train_epoch must call optimizer.step() once per batch.",
                     f"2 epochs of 1 batch made {len(opt.seen)} step() calls", hint=HINT_ORDER)
@@ -249,12 +249,12 @@ def test_train_epoch_sets_lr_from_scheduler_each_epoch():
     got = np.array([s["lr"] for s in opt.seen], F64)
     expected = np.array([schedule(e) for e in (0, 0, 1, 1, 2, 2)])
     checks.check_array(got, expected, "optimizer.lr at each step of 3 epochs of 2 batches, with "
-                              "scheduler(epoch) = 0.05 - 0.01 * epoch",
-                              rtol=1e-12, atol=1e-12,
-                              wrong=[([schedule(e) for e in (1, 1, 2, 2, 3, 3)], HINT_OFF_BY_ONE),
-                                     ([0.5, 0.5, schedule(0), schedule(0), schedule(1), schedule(1)],
-                                      HINT_OFF_BY_ONE)],
-                              hint="at the start of each epoch: optimizer.lr = scheduler(trainer.epoch)")
+                       "scheduler(epoch) = 0.05 - 0.01 * epoch",
+                       rtol=1e-12, atol=1e-12,
+                       wrong=[([schedule(e) for e in (1, 1, 2, 2, 3, 3)], HINT_OFF_BY_ONE),
+                              ([0.5, 0.5, schedule(0), schedule(0), schedule(1), schedule(1)],
+                               HINT_OFF_BY_ONE)],
+                       hint="at the start of each epoch: optimizer.lr = scheduler(trainer.epoch)")
     if trainer.epoch != 3:
         checks.fail("After 3 epochs, trainer.epoch must be 3.", f"got {trainer.epoch!r}",
                     hint="increment self.epoch at the end of train_epoch")
@@ -268,8 +268,8 @@ def test_train_epoch_sets_lr_from_scheduler_each_epoch():
     got = np.array([s["lr"] for s in opt.seen], F64)
     expected = np.array([0.0 + 0.05 * (1 + np.cos(np.pi * e / 3)) for e in (0, 1, 2, 3)])
     checks.check_array(got, expected, "optimizer.lr in epochs 0..3 with "
-                              "scheduler=CosineSchedule(0.1, 0.0, 3)", rtol=1e-9, atol=1e-12,
-                              hint=HINT_OFF_BY_ONE)
+                       "scheduler=CosineSchedule(0.1, 0.0, 3)", rtol=1e-9, atol=1e-12,
+                       hint=HINT_OFF_BY_ONE)
 
 
 def test_trainer_learns_a_linearly_separable_problem():
