@@ -12,6 +12,8 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import pytest
+
 from . import state
 from .curriculum import (BY_ID, KATAS, KATAS_DIR, MILESTONES_BY_NAME, MILESTONES_DIR, ROOT,
                          closure, kata_of_path)
@@ -86,6 +88,9 @@ def make_plan(config) -> Plan:
     if milestone:
         names = list(MILESTONES_BY_NAME) if milestone == "all" else [milestone]
         args = [str(MILESTONES_BY_NAME[n].path) for n in names if MILESTONES_BY_NAME[n].written]
+        if not args:
+            raise pytest.UsageError(f"milestone {milestone!r} is declared in the curriculum but not "
+                                    "written yet (it shows as 'coming' in pytest --tinytorch-progress)")
     chosen = ""
     if not milestone and config.args_source.name == "INVOCATION_DIR" and invocation_dir.resolve() == ROOT:
         chosen = next_kata(data) or ""

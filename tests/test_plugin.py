@@ -154,6 +154,11 @@ def _first_hidden_file(repo):
     return str(sorted((repo / KATA / ".tests").glob("test_*.py"))[0].relative_to(repo))
 
 
+def test_a_milestone_not_written_yet_is_a_usage_error(pristine):
+    run = pytest_in(pristine, "--milestone=cnn")
+    assert run.code == pytest.ExitCode.USAGE_ERROR and "not written yet" in run.output
+
+
 @pytest.mark.parametrize("selection", ["-k", "file", "node id", "--deselect"])
 def test_narrow_selections_never_mark_a_kata_done(pristine, selection):
     solve(pristine, "01_tensor")
