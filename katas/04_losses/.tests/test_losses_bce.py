@@ -10,6 +10,8 @@ from pytest_tinytorch import checks
 from tinytorch.core.losses import BinaryCrossEntropyLoss
 from tinytorch.core.tensor import Tensor
 
+from losses_kit import checked_loss
+
 F32 = np.float32
 WATCH = {"over": "warn", "divide": "warn", "invalid": "warn", "under": "ignore"}
 EPS = 1e-7
@@ -40,21 +42,12 @@ def wrong_answers(p, t):
 
 
 def run(p, t, targets=None):
-    inputs = {"predictions": p, "targets": t}
     out = BinaryCrossEntropyLoss()(Tensor(p), Tensor(t) if targets is None else targets)
-    if not isinstance(out, Tensor):
-        checks.fail("BinaryCrossEntropyLoss()(predictions, targets) must return a Tensor.",
-                    f"got {type(out).__name__}: {checks.fmt(out)}", inputs=inputs)
-    checks.check_shape(out, (), "BinaryCrossEntropyLoss()(predictions, targets)", inputs=inputs,
-                       hint="the loss is one number: a Tensor of shape () (mean over every element)")
-    if out.data.dtype != p.dtype:
-        checks.fail("BinaryCrossEntropyLoss()(predictions, targets) has the wrong dtype.",
-                    f"got {out.data.dtype}, expected {p.dtype} (the predictions' dtype)",
-                    inputs=inputs,
-                    hint="the loss has the predictions' dtype: cast the targets to it (a float64 "
-                         "target or constant promotes float32 predictions to float64)")
-    return out
-
+    return checked_loss(
+        out, "BinaryCrossEntropyLoss()(predictions, targets)", p, {"predictions": p, "targets": t},
+        over="every element", dtype_of="the predictions' dtype",
+        dtype_hint="the loss has the predictions' dtype: cast the targets to it (a float64 "
+                   "target or constant promotes float32 predictions to float64)")
 
 TARGET_FORMS = ["Tensor", "ndarray", "float64 ndarray"]
 

@@ -10,6 +10,8 @@ from pytest_tinytorch import checks
 from tinytorch.core.losses import CrossEntropyLoss
 from tinytorch.core.tensor import Tensor
 
+from losses_kit import checked_loss
+
 F32 = np.float32
 WATCH = {"over": "warn", "divide": "warn", "invalid": "warn", "under": "ignore"}
 STABLE_HINT = ("exp of a logit near 1000 overflows: compute log-probabilities with the "
@@ -54,20 +56,11 @@ def wrong_answers(z, t):
 
 def run(z, t, targets=None):
     """Call the learner's loss on logits z and targets (default: the int array t)."""
-    inputs = {"logits": z, "targets": t}
     out = CrossEntropyLoss()(Tensor(z), t if targets is None else targets)
-    if not isinstance(out, Tensor):
-        checks.fail("CrossEntropyLoss()(logits, targets) must return a Tensor.",
-                    f"got {type(out).__name__}: {checks.fmt(out)}", inputs=inputs)
-    checks.check_shape(out, (), "CrossEntropyLoss()(logits, targets)", inputs=inputs,
-                       hint="the loss is one number: a Tensor of shape () (mean over the batch)")
-    if out.data.dtype != z.dtype:
-        checks.fail("CrossEntropyLoss()(logits, targets) has the wrong dtype.",
-                    f"got {out.data.dtype}, expected {z.dtype} (the dtype of the logits)",
-                    inputs=inputs,
-                    hint="the loss has the logits' dtype; the integer targets must not promote it")
-    return out
-
+    return checked_loss(
+        out, "CrossEntropyLoss()(logits, targets)", z, {"logits": z, "targets": t},
+        over="the batch", dtype_of="the dtype of the logits",
+        dtype_hint="the loss has the logits' dtype; the integer targets must not promote it")
 
 @st.composite
 def logits_and_targets(draw, dtype=F32, lo=-10.0, hi=10.0):
