@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 from pytest_tinytorch import checks
 from tinytorch.core.tensor import Tensor
 
+from tensor_kit import check_new, check_untouched
+
 F32, F64 = np.float32, np.float64
 FLOAT_DTYPES = st.sampled_from([F32, F64])
 
@@ -35,21 +37,6 @@ DTYPE_HINT = ("results follow NumPy's dtype rules: a float32 Tensor combined wit
 def _away_from_zero(a: np.ndarray) -> np.ndarray:
     """Shift values out of (-1, 1) so that they can divide (keeps the dtype)."""
     return np.where(a >= 0, a + 1, a - 1).astype(a.dtype)
-
-
-def _check_untouched(before: np.ndarray, tensor, what: str, inputs: dict) -> None:
-    data = getattr(tensor, "data", None)
-    if not isinstance(data, np.ndarray) or data.shape != before.shape or not np.array_equal(data, before):
-        checks.fail(f"{what} changed its input: operations must not modify their operands.",
-                    f"the operand's data is now {checks.fmt(data)}", inputs=inputs,
-                    hint="compute the result into a new array and wrap it in a new Tensor; "
-                         "never write into self.data (no +=, no out=self.data)")
-
-
-def _check_new(out, operands, what: str, inputs: dict) -> None:
-    if any(out is t for t in operands):
-        checks.fail(f"{what} returned one of its operands instead of a new Tensor.",
-                    inputs=inputs, hint="every operation returns a NEW Tensor built from the result")
 
 
 # ---------------------------------------------------------------- provenance
@@ -227,9 +214,9 @@ def test_binary_ops_broadcast_like_numpy(pair, sym):
             hint = "the result shape is np.broadcast_shapes(x.shape, y.shape), as in NumPy"
         checks.check_array(out, expected, what, inputs=inputs, type_=Tensor,
                            dtype=expected.dtype, wrong=wrong, hint=hint)
-        _check_new(out, operands, what, inputs)
-        _check_untouched(a0, x, what, inputs)
-        _check_untouched(b0, y, what, inputs)
+        check_new(out, operands, what, inputs)
+        check_untouched(a0, x, what, inputs)
+        check_untouched(b0, y, what, inputs)
         if not np.array_equal(a, a0) or not np.array_equal(b, b0):
             checks.fail(f"{what} changed the arrays the Tensors were built from.", inputs=inputs,
                         hint="never write into self.data or into an operand's array")
@@ -285,8 +272,8 @@ def test_scalar_ops_and_reverse_ops(case, form):
                        wrong=wrong,
                        hint=DTYPE_HINT if got_dtype is not None and got_dtype != expected.dtype
                        else "")
-    _check_new(out, (x,), form, inputs)
-    _check_untouched(a0, x, form, inputs)
+    check_new(out, (x,), form, inputs)
+    check_untouched(a0, x, form, inputs)
 
 
 POWERS = ["-x", "x ** 2", "x ** 3", "x ** 0", "x ** 0.5", "x ** -1", "x ** 1.5", "x ** np.float32(2)"]
@@ -318,5 +305,5 @@ def test_neg_and_pow(a, form):
     inputs = {"x": base0}
     checks.check_array(out, expected, form, inputs=inputs, type_=Tensor, dtype=expected.dtype,
                        wrong=wrong, rtol=1e-5, atol=1e-4)
-    _check_new(out, (x,), form, inputs)
-    _check_untouched(base0, x, form, inputs)
+    check_new(out, (x,), form, inputs)
+    check_untouched(base0, x, form, inputs)

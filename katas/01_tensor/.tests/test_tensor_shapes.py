@@ -15,6 +15,8 @@ from hypothesis import strategies as st
 from pytest_tinytorch import checks
 from tinytorch.core.tensor import Tensor
 
+from tensor_kit import check_new, check_untouched
+
 F32, F64 = np.float32, np.float64
 FLOAT_DTYPES = st.sampled_from([F32, F64])
 
@@ -50,22 +52,6 @@ def ramps(draw, min_dims=1, dtypes=FLOAT_DTYPES):
 
 def _wrong(*pairs):
     return [(v, why) for v, why in pairs if v is not None]
-
-
-def _check_untouched(before: np.ndarray, tensor, what: str, inputs: dict) -> None:
-    data = getattr(tensor, "data", None)
-    if not isinstance(data, np.ndarray) or data.shape != before.shape or not np.array_equal(data, before):
-        checks.fail(f"{what} changed its input: operations must not modify their operands.",
-                    f"the input's data is now {checks.fmt(data)}", inputs=inputs,
-                    hint="build the result as a new array wrapped in a new Tensor; never assign "
-                         "to self.data or write into it")
-
-
-def _check_new(out, operands, what: str, inputs: dict) -> None:
-    if any(out is t for t in operands):
-        checks.fail(f"{what} returned its input Tensor instead of a new Tensor.", inputs=inputs,
-                    hint="every operation returns a NEW Tensor, even when nothing changes "
-                         "(kata 06 records each operation on its result)")
 
 
 def _expect_value_error(run, what: str, inputs: dict, hint: str) -> str:
@@ -155,9 +141,9 @@ def test_matmul_agrees_with_numpy(case):
                            wrong=wrong, rtol=1e-5, atol=atol,
                            hint="x @ y follows np.matmul: 1-D operands act as a row/column "
                                 "vector, leading axes are batch axes and broadcast")
-        _check_new(out, (x, y), what, inputs)
-        _check_untouched(a0, x, what, inputs)
-        _check_untouched(b0, y, what, inputs)
+        check_new(out, (x, y), what, inputs)
+        check_untouched(a0, x, what, inputs)
+        check_untouched(b0, y, what, inputs)
 
 
 @st.composite
@@ -238,12 +224,12 @@ def test_reshape_matches_numpy_and_round_trips(case):
                         "reshape accepts the new shape as separate ints or as one tuple")
         checks.check_array(out, expected, what, inputs=inputs, type_=Tensor, dtype=a0.dtype,
                            wrong=wrong)
-        _check_new(out, (x,), what, inputs)
+        check_new(out, (x,), what, inputs)
         back = out.reshape(*a0.shape) if a0.ndim else out.reshape(())
         checks.check_array(back, a0, f"{what}.reshape{a0.shape} (round trip back to x)",
                            inputs=inputs, type_=Tensor, dtype=a0.dtype,
                            hint="reshaping there and back must give x itself")
-        _check_untouched(a0, x, what, inputs)
+        check_untouched(a0, x, what, inputs)
 
 
 @st.composite
@@ -306,8 +292,8 @@ def test_transpose(case):
                        dtype=a0.dtype, wrong=_wrong((a0.T, reverse_all)),
                        hint="no arguments: swap the last two axes; 0-D and 1-D tensors are "
                             "returned unchanged (as a new Tensor)")
-    _check_new(out, (x,), "x.transpose()", inputs)
-    _check_untouched(a0, x, "x.transpose()", inputs)
+    check_new(out, (x,), "x.transpose()", inputs)
+    check_untouched(a0, x, "x.transpose()", inputs)
     twice = out.transpose()
     checks.check_array(twice, a0, "x.transpose().transpose() must equal x (an involution)",
                        inputs=inputs, type_=Tensor, dtype=a0.dtype,
@@ -323,8 +309,8 @@ def test_transpose(case):
                                                "from the end)"),
                                         (default, "ignored dim0 and dim1 and swapped the last two "
                                                   "axes")))
-        _check_new(out, (x,), what, inputs)
-        _check_untouched(a0, x, what, inputs)
+        check_new(out, (x,), what, inputs)
+        check_untouched(a0, x, what, inputs)
 
 
 # ---------------------------------------------------------------- indexing
@@ -372,8 +358,8 @@ def test_getitem_matches_numpy(case):
                     hint="a single element is a 0-d array; build the result with Tensor(...)")
     checks.check_array(out, np.asarray(expected), what, inputs=inputs, type_=Tensor,
                        dtype=a0.dtype, hint="x[key] is the Tensor of x.data[key]")
-    _check_new(out, (x,), what, inputs)
-    _check_untouched(a0, x, what, inputs)
+    check_new(out, (x,), what, inputs)
+    check_untouched(a0, x, what, inputs)
 
 
 # ---------------------------------------------------------------- reductions
@@ -452,5 +438,5 @@ def test_reductions_match_numpy(case, op):
                        wrong=_reduction_wrong(op, a0, axis, keepdims), rtol=1e-5, atol=atol,
                        hint=f"{op} over axis None (all elements), an int (negative counts from "
                             "the end) or a tuple of axes, like NumPy")
-    _check_new(out, (x,), what, inputs)
-    _check_untouched(a0, x, what, inputs)
+    check_new(out, (x,), what, inputs)
+    check_untouched(a0, x, what, inputs)
