@@ -7,7 +7,7 @@ misclassified. At most 3 of the 4 points can be right: 75%, whatever the trainin
 """
 import numpy as np
 
-from milestones.common import accuracy, check_linear, panel, perceptron_epochs, require
+from milestones.common import check_linear, panel, perceptron_epochs, require
 from tinytorch import Linear, Tensor
 
 INPUTS = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)

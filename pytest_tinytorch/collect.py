@@ -13,8 +13,9 @@ import traceback
 
 import pytest
 
-from .curriculum import HIDDEN_TESTS, KATAS_DIR, Kata, kata_of_path
+from .curriculum import HIDDEN_TESTS, Kata, kata_of_path
 from .guard import RunawayCode, cpu_budget
+from .report import learner_frames
 
 IMPORT_BUDGET = 20.0  # CPU seconds allowed for importing a hidden module and the kata code
 
@@ -92,10 +93,7 @@ def import_problem(exc: BaseException) -> str:
         cause = nxt
     if isinstance(exc, pytest.Collector.CollectError) and cause is exc:
         return f"Your kata code could not be imported:\n{exc}"
-    frames = [f for f in traceback.extract_tb(cause.__traceback__)
-              if os.path.realpath(f.filename).startswith(str(KATAS_DIR))
-              and f"{os.sep}{HIDDEN_TESTS}{os.sep}" not in f.filename]
-    where = "".join(traceback.format_list(frames[-3:])) if frames else ""
+    where = learner_frames(cause.__traceback__)
     what = "".join(traceback.format_exception_only(type(cause), cause)).strip()
     if isinstance(cause, SystemExit):
         what = f"sys.exit({cause.code!r}) was called while importing"

@@ -6,7 +6,7 @@ standard library so that `tinytorch/__init__.py` can read it too.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent

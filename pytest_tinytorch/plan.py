@@ -8,7 +8,6 @@ sends this plan to the workers as JSON.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 

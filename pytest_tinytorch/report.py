@@ -11,7 +11,7 @@ from rich.table import Table
 from rich.text import Text
 
 from . import state
-from .curriculum import KATAS, KATAS_DIR, MILESTONES, TIERS, BY_ID, closure
+from .curriculum import KATAS, KATAS_DIR, MILESTONES, TIERS, closure
 
 STYLE = {"done": "bold green", "failing": "yellow", "not started": "dim", "blocked": "red",
          "coming": "dim italic", "changed": "magenta", "unlocked": "cyan", "locked": "red",
@@ -103,20 +103,21 @@ def render(renderable, width: int = 100, color: bool = False) -> str:
 
 def runaway_message(excinfo) -> str:
     """The teaching form of a RunawayCode failure: what happened and where it was stopped."""
-    where = _learner_frames(excinfo)
+    where = learner_frames(excinfo.tb)
     return f"{excinfo.value}\nIt was stopped here:\n{where}" if where else str(excinfo.value)
 
 
 def memory_message(excinfo) -> str:
     """A MemoryError explained: which allocation, and that the test was bounded on purpose."""
-    return (f"{excinfo.value or 'MemoryError'}\n{_learner_frames(excinfo)}"
+    return (f"{excinfo.value or 'MemoryError'}\n{learner_frames(excinfo.tb)}"
             "Your code asked for far more memory than this test needs (a test may use a few "
             "GB at most): is a shape wrong, e.g. an outer product where an elementwise op "
             "was meant, or an array that grows in a loop?")
 
 
-def _learner_frames(excinfo) -> str:
-    frames = [f for f in traceback.extract_tb(excinfo.tb)
+def learner_frames(tb) -> str:
+    """The last few frames of a traceback that lie in the learner's kata files."""
+    frames = [f for f in traceback.extract_tb(tb)
               if os.path.realpath(f.filename).startswith(str(KATAS_DIR)) and "/.tests/" not in f.filename]
     return "".join(traceback.format_list(frames[-3:]))
 
