@@ -21,7 +21,7 @@ from .curriculum import BY_ID
 
 __all__ = [
     "shapes", "arrays", "broadcastable_shapes", "fail", "check_array", "check_shape",
-    "check_close", "check_grad", "assert_from_kata", "fmt",
+    "check_close", "check_grad", "assert_from_kata", "fmt", "dtype_diagnosis", "precision_hint",
     "autograd_session", "autograd_snapshot", "autograd_restore",
 ]
 
@@ -62,13 +62,16 @@ def _raw(value: Any) -> Any:
     return getattr(value, "data", value)
 
 
-def fmt(value: Any, limit: int = 300) -> str:
+def _printed(data: np.ndarray, precision: int) -> str:
+    with np.printoptions(precision=precision, suppress=True, threshold=40, edgeitems=3):
+        return np.array2string(data, separator=", ")
+
+
+def fmt(value: Any, limit: int = 300, precision: int = 4) -> str:
     """A compact, readable rendering of an array or tensor for failure messages."""
     data = _raw(value)
     if isinstance(data, np.ndarray):
-        with np.printoptions(precision=4, suppress=True, threshold=40, edgeitems=3):
-            text = np.array2string(data, separator=", ")
-        text = f"{text} (shape {data.shape}, {data.dtype})"
+        text = f"{_printed(data, precision)} (shape {data.shape}, {data.dtype})"
     else:
         text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
@@ -87,82 +90,166 @@ def fail(prop: str, detail: str = "", *, inputs: dict | None = None, hint: str =
 
 
 def _as_array(value: Any) -> np.ndarray | None:
+    """The learner's value as a plain ndarray (None if it is not one).
+
+    Subclasses of ndarray and foreign array types are refused, never converted: their
+    comparisons and ufuncs are theirs to redefine.
+    """
     data = _raw(value)
-    if isinstance(data, np.ndarray):
+    if type(data) is np.ndarray:
         return data
-    if isinstance(data, (int, float, np.number)):
+    if isinstance(data, np.generic) and type(data).__module__ == "numpy":
+        return np.array(data, subok=False)
+    if type(data) in (int, float, bool):
         return np.asarray(data)
     return None
 
 
 def check_shape(got: Any, shape: Sequence[int], what: str, *, inputs: dict | None = None,
                 hint: str = "") -> None:
-    got_shape = tuple(getattr(got, "shape", np.shape(got)))
-    if got_shape != tuple(shape):
+    got_shape = getattr(got, "shape", None)
+    if got_shape is None:
+        arr = _as_array(got)
+        got_shape = arr.shape if arr is not None else None
+    if not isinstance(got_shape, tuple) or tuple(got_shape) != tuple(shape):
         fail(f"{what} has the wrong shape.", f"got shape {got_shape}, expected {tuple(shape)}",
              inputs=inputs, hint=hint)
+
+
+def dtype_diagnosis(got: np.dtype, expected: np.dtype) -> str:
+    """Why a result has the wrong dtype, from the direction of the change."""
+    if np.issubdtype(expected, np.floating) and got == np.float64 and expected == np.float32:
+        return ("float64 leaked into a float32 result: a float64 value joined the computation "
+                "(an np.float64 constant, np.random draws, np.array of Python floats, "
+                "dtype=np.float64); cast it to the input's dtype")
+    if got == np.float32 and expected == np.float64:
+        return ("float64 was lost: float64 inputs must give float64 results (no "
+                "astype(np.float32) or dtype=np.float32 on float64 data)")
+    if not np.issubdtype(got, np.floating) and np.issubdtype(expected, np.floating):
+        return f"the result must be floating point ({expected}), not {got}: cast integer or bool values"
+    return ""
 
 
 def check_array(got: Any, expected: Any, what: str, *, inputs: dict | None = None,
                 type_: type | None = None, dtype: Any = None, rtol: float | None = None,
                 atol: float | None = None, wrong: Iterable[tuple[Any, str]] = (),
-                hint: str = "") -> None:
+                hint: str = "", type_hint: str = "", shape_hint: str = "", dtype_hint: str = "",
+                nan_hint: str = "") -> None:
     """Staged comparison: type, shape, dtype, finiteness, then values.
 
     `type_` is the class `got` must be (e.g. the learner's Tensor); its `.data` is then
-    compared. `wrong` lists (value, hint) pairs of known wrong answers: when `got` matches
-    one, its hint is shown, which names the bug without giving the solution away.
+    compared. `wrong` lists (value, hint) pairs of known wrong answers: a hint is shown
+    only when `got` matches one of them clearly better than the expected value. `hint`
+    belongs to the value stage; the type, shape, dtype and NaN stages have hints of their
+    own (`type_hint`, `shape_hint`, `dtype_hint`, `nan_hint`, else one derived from what
+    went wrong).
     """
     if type_ is not None and not isinstance(got, type_):
         fail(f"{what} must return a {type_.__name__}.", f"got {type(got).__name__}: {fmt(got)}",
-             inputs=inputs, hint=hint)
+             inputs=inputs, hint=type_hint)
     arr = _as_array(got)
     exp = np.asarray(_raw(expected))
     if arr is None:
-        fail(f"{what} must hold a NumPy array.", f"got {type(_raw(got)).__name__}",
-             inputs=inputs, hint=hint)
+        held = type(_raw(got))
+        fail(f"{what} must hold a plain NumPy array.", f"got {held.__module__}.{held.__qualname__}",
+             inputs=inputs, hint="store results as np.ndarray (not a subclass, list or other type)")
     if arr.shape != exp.shape:
-        hint_here = _matching_hint(arr, wrong) or hint
         fail(f"{what} has the wrong shape.", f"got shape {arr.shape}, expected {exp.shape}",
-             inputs=inputs, hint=hint_here)
+             inputs=inputs, hint=_matching_hint(arr, None, wrong) or shape_hint)
     if dtype is not None and arr.dtype != np.dtype(dtype):
         fail(f"{what} has the wrong dtype.", f"got {arr.dtype}, expected {np.dtype(dtype)}",
-             inputs=inputs, hint=hint or "keep float32 data float32 (mind np.float64 constants)")
+             inputs=inputs, hint=dtype_hint or dtype_diagnosis(arr.dtype, np.dtype(dtype)))
     if np.issubdtype(arr.dtype, np.number) and not np.all(np.isfinite(arr)):
         bad = tuple(int(i) for i in np.argwhere(~np.isfinite(arr))[0])
         fail(f"{what} contains NaN or inf.", f"first at index {bad}: {arr[bad].item()}",
-             inputs=inputs, hint=hint or "look for overflow in exp or a division by zero")
+             inputs=inputs, hint=nan_hint or "look for overflow in exp, a log of 0 or a division by zero")
     if rtol is None or atol is None:
         tight = arr.dtype == np.float64 and exp.dtype == np.float64
         rtol = rtol if rtol is not None else (1e-9 if tight else 1e-5)
         atol = atol if atol is not None else (1e-9 if tight else 1e-5)
     close = np.isclose(arr, exp, rtol=rtol, atol=atol)
     if not np.all(close):
-        idx = tuple(int(i) for i in np.argwhere(~close)[0])
-        err = float(np.max(np.abs(arr.astype(np.float64) - exp.astype(np.float64))))
-        detail = (f"got {fmt(arr)}\nexpected {fmt(exp)}\n"
-                  f"first difference at index {idx}: got {arr[idx].item()!r}, expected {exp[idx].item()!r} "
-                  f"(max error {err:.3g})")
-        fail(f"{what} has wrong values.", detail, inputs=inputs,
-             hint=_matching_hint(arr, wrong) or hint)
+        fail(f"{what} has wrong values.", value_difference(arr, exp, close), inputs=inputs,
+             hint=_matching_hint(arr, exp, wrong) or precision_hint(arr, exp) or hint)
+
+
+def value_difference(arr: np.ndarray, exp: np.ndarray, close: np.ndarray) -> str:
+    """Got, expected and the first difference, with enough digits to see it."""
+    idx = tuple(int(i) for i in np.argwhere(~close)[0])
+    err = float(np.max(np.abs(arr.astype(np.float64) - exp.astype(np.float64))))
+    precision = 4
+    while _printed(arr, precision) == _printed(exp, precision) and precision < 17:
+        precision += 2
+    return (f"got {fmt(arr, precision=precision)}\nexpected {fmt(exp, precision=precision)}\n"
+            f"first difference at index {idx}: got {arr[idx].item()!r}, expected {exp[idx].item()!r} "
+            f"(max error {err:.3g})")
+
+
+ULPS = 64  # at most this many units in the last place: rounding, not a wrong formula
+
+
+def precision_hint(arr: np.ndarray, exp: np.ndarray) -> str:
+    """A precision diagnosis when the error is a few ulps of the values' magnitude."""
+    if not (np.issubdtype(arr.dtype, np.floating) and np.issubdtype(exp.dtype, np.number)):
+        return ""
+    eps = float(np.finfo(arr.dtype if arr.dtype.itemsize <= exp.dtype.itemsize else exp.dtype).eps)
+    diff = np.abs(arr.astype(np.float64) - exp.astype(np.float64))
+    scale = max(float(np.max(np.abs(exp.astype(np.float64)))), float(np.finfo(np.float32).tiny))
+    ulps = float(np.max(diff)) / (eps * scale)
+    if ulps > ULPS:
+        return ""
+    kind = np.dtype(arr.dtype).name
+    return (f"precision, not logic: your values differ from the expected ones by about "
+            f"{max(ulps, 1):.0f} unit(s) in the last place of {kind} at their magnitude "
+            f"(~{scale:.3g}); look for a different order of operations, a rounding step "
+            f"(a float32 constant or cast) where the input's precision should be kept, or "
+            f"cancellation between large terms")
 
 
 def check_close(got: float, expected: float, what: str, *, rtol: float = 1e-5,
                 atol: float = 1e-6, inputs: dict | None = None, hint: str = "") -> None:
     """Compare two scalars (a loss, a norm, a count) with a message."""
-    if not np.isclose(float(got), float(expected), rtol=rtol, atol=atol):
-        fail(f"{what} is wrong.", f"got {float(got)!r}, expected {float(expected)!r}",
-             inputs=inputs, hint=hint)
+    value = _as_array(got)
+    if value is None or value.size != 1:
+        fail(f"{what} must be a single number.", f"got {fmt(got)}", inputs=inputs)
+    got_f = float(value.reshape(()))
+    if not np.isclose(got_f, float(expected), rtol=rtol, atol=atol):
+        fail(f"{what} is wrong.", f"got {got_f!r}, expected {float(expected)!r}",
+             inputs=inputs, hint=precision_hint(np.asarray(got_f), np.asarray(float(expected))) or hint)
 
 
-def _matching_hint(arr: np.ndarray, wrong: Iterable[tuple[Any, str]]) -> str:
+MATCH = 1e-4  # a wrong answer matches when within this fraction of the values' magnitude
+CLEAR_WIN = 10.0  # ... and is this many times closer to `got` than the expected value is
+
+
+def _matching_hint(arr: np.ndarray, exp: np.ndarray | None, wrong: Iterable[tuple[Any, str]]) -> str:
+    """The hint of the known wrong answer that `arr` clearly matches, else ''.
+
+    Distances are relative to the magnitude of the values (near zero every candidate
+    would match a fixed tolerance), and a candidate must fit `arr` clearly better than
+    the expected value does, or it explains nothing.
+    """
+    if not np.issubdtype(arr.dtype, np.number):
+        return ""
+    got = arr.astype(np.float64)
+    target = None if exp is None else np.asarray(exp, dtype=np.float64)
     for value, why in wrong:
         try:
-            cand = np.asarray(_raw(value))
+            cand = np.asarray(_raw(value), dtype=np.float64)
         except Exception:  # a wrong-answer candidate that cannot even be formed
             continue
-        if cand.shape == arr.shape and np.allclose(arr, cand, rtol=1e-4, atol=1e-5):
-            return why
+        if cand.shape != got.shape or not np.all(np.isfinite(cand)):
+            continue
+        scale = max(float(np.max(np.abs(cand), initial=0.0)), float(np.max(np.abs(got), initial=0.0)),
+                    1e-30)
+        to_wrong = float(np.max(np.abs(got - cand), initial=0.0))
+        if to_wrong > MATCH * scale:
+            continue
+        if target is not None:
+            to_expected = float(np.max(np.abs(got - target), initial=0.0))
+            if to_expected < CLEAR_WIN * to_wrong:
+                continue
+        return why
     return ""
 
 

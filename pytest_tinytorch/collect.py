@@ -9,13 +9,12 @@ instead of aborting the whole run. Nothing here ever passes by default.
 from __future__ import annotations
 
 import os
-import traceback
 
 import pytest
 
 from .curriculum import HIDDEN_TESTS, Kata, kata_of_path
 from .guard import RunawayCode, cpu_budget
-from .report import learner_frames
+from .messages import import_problem
 
 IMPORT_BUDGET = 20.0  # CPU seconds allowed for importing a hidden module and the kata code
 
@@ -80,29 +79,7 @@ class KataModule(pytest.Module):
         except (KeyboardInterrupt, pytest.exit.Exception):
             raise
         except BaseException as exc:  # SystemExit, RunawayCode, SyntaxError, anything
-            return [ProblemItem.from_parent(self, name="import", message=import_problem(exc))]
-
-
-def import_problem(exc: BaseException) -> str:
-    """Explain a failed import, pointing at the learner's file rather than at pytest."""
-    cause = exc
-    while getattr(cause, "__cause__", None) is not None or getattr(cause, "__context__", None) is not None:
-        nxt = cause.__cause__ or cause.__context__
-        if nxt is None:
-            break
-        cause = nxt
-    if isinstance(exc, pytest.Collector.CollectError) and cause is exc:
-        return f"Your kata code could not be imported:\n{exc}"
-    where = learner_frames(cause.__traceback__)
-    what = "".join(traceback.format_exception_only(type(cause), cause)).strip()
-    if isinstance(cause, SystemExit):
-        what = f"sys.exit({cause.code!r}) was called while importing"
-    elif isinstance(cause, RunawayCode):
-        what = str(cause)
-    return ("Your kata code could not be imported, so none of this module's tests could run.\n"
-            f"{where}{what}\n"
-            "hint: fix the error above; code at module level runs on import, so keep "
-            "experiments inside functions or under `if __name__ == \"__main__\":`.")
+            return [ProblemItem.from_parent(self, name="import", message=import_problem(exc, RunawayCode))]
 
 
 def collect_directory(path, parent, plan):

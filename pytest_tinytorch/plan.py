@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from . import state
+from . import profiles, state
 from .curriculum import (BY_ID, KATAS, KATAS_DIR, MILESTONES_BY_NAME, MILESTONES_DIR, ROOT,
                          closure, kata_of_path)
 
 # Options that select part of a kata: a run with any of them never marks a kata done.
-PARTIAL_OPTIONS = ("keyword", "markexpr", "deselect", "lf", "last_failed", "stepwise",
-                   "stepwise_skip")
+PARTIAL_OPTIONS = {"keyword": "-k", "markexpr": "-m", "deselect": "--deselect", "lf": "--lf",
+                   "last_failed": "--lf", "stepwise": "--sw", "stepwise_skip": "--sw-skip"}
 
 
 @dataclass
@@ -32,6 +32,7 @@ class Plan:
     milestones: list[str] = field(default_factory=list)  # milestone run: names selected
     locked: dict[str, str] = field(default_factory=dict)  # milestone -> why it is locked
     chosen: str = ""  # set when bare `pytest` picked the next kata
+    narrowed: str = ""  # why katas run in part are not recorded ("-k", "a single file", ...)
     notes: list[str] = field(default_factory=list)  # warnings for the learner
 
     def dumps(self) -> str:
@@ -78,6 +79,28 @@ def _select(args: list[str], invocation_dir: Path) -> tuple[set[str], set[str]]:
     return {k for k in whole if BY_ID[k].written}, {k for k in partial if BY_ID[k].written} - whole
 
 
+def _narrowing_option(config) -> str:
+    """The option that makes this whole run unable to record a kata ('' if none)."""
+    for opt, flag in PARTIAL_OPTIONS.items():
+        if config.getoption(opt, None):
+            return flag
+    if not profiles.records(config):
+        return "--hypothesis-profile (only the grading profile records a kata)"
+    return ""
+
+
+def _redirect_blocked(args: list[str], invocation_dir: Path, blocked: dict[str, str]) -> list[str]:
+    """A file or test id inside a blocked kata runs as the whole kata, which then shows
+    its prerequisites (as an IDE runs one test, it must not just say 'not found')."""
+    out = []
+    for arg in args:
+        kata = kata_of_path((invocation_dir / arg.partition("::")[0]).resolve())
+        target = str(kata.path) if kata is not None and kata.id in blocked else arg
+        if target not in out:
+            out.append(target)
+    return out
+
+
 def make_plan(config) -> Plan:
     data, warning = state.load()
     notes = [warning] if warning else []
@@ -95,12 +118,14 @@ def make_plan(config) -> Plan:
         chosen = next_kata(data) or ""
         args = [str(BY_ID[chosen].path)] if chosen else [str(KATAS_DIR)]
     whole, partial = _select(args, invocation_dir)
-    if any(config.getoption(opt, None) for opt in PARTIAL_OPTIONS):
+    option = _narrowing_option(config)
+    if option:
         whole, partial = set(), whole | partial
+    narrowed = option or ("a file or test id" if partial else "")
     selected = whole | partial
     plan = Plan(args=args, chosen=chosen, notes=notes, milestones=_milestones(args, invocation_dir),
                 whole=[k.id for k in KATAS if k.id in whole],
-                partial=[k.id for k in KATAS if k.id in partial])
+                partial=[k.id for k in KATAS if k.id in partial], narrowed=narrowed)
     for kid in plan.whole + plan.partial:
         missing = [p.id for p in closure(BY_ID[kid].requires)
                    if p.id != kid and p.id not in selected and not state.is_green(p, data)]
@@ -110,6 +135,7 @@ def make_plan(config) -> Plan:
         missing = [k.id for k in closure(MILESTONES_BY_NAME[name].requires) if not state.is_green(k, data)]
         if missing:
             plan.locked[name] = missing_message(f"Milestone {name!r}", missing, data)
+    plan.args = _redirect_blocked(plan.args, invocation_dir, plan.blocked)
     runnable = [k for k in selected if k not in plan.blocked]
     green = [k.id for k in KATAS if state.is_green(k, data)]
     _serve(plan, green + runnable)

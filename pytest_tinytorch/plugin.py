@@ -6,24 +6,13 @@ import time
 from pathlib import Path
 
 import pytest
-from hypothesis import Phase, settings
-from hypothesis.database import DirectoryBasedExampleDatabase
+from _pytest.reports import TestReport
 
-from . import collect, grade, guard, imports, publish, report, state
+from . import collect, grade, guard, imports, isolation, messages, profiles, publish, report, state
 from .curriculum import BY_ID, KATAS, MILESTONES, MILESTONES_BY_NAME, MILESTONES_DIR, ROOT, closure
-from .plan import Plan, make_plan
+from .plan import Plan, make_plan, run_command
+from .screen import Screen
 from .tally import NOT_STARTED, RUNAWAY, SKIPPED, Tally
-
-# No `explain` phase: it costs seconds on every failure and learners get a shrunk example.
-PHASES = (Phase.explicit, Phase.reuse, Phase.generate, Phase.target, Phase.shrink)
-# Hypothesis keeps its files at the root, not in whichever kata folder pytest ran from.
-os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", str(ROOT / ".hypothesis"))
-settings.register_profile(
-    "tinytorch-learn", deadline=None, max_examples=50, report_multiple_bugs=False, phases=PHASES,
-    print_blob=False, database=DirectoryBasedExampleDatabase(str(ROOT / ".hypothesis" / "examples")))
-settings.register_profile(  # derived from the built-in `ci` profile, never re-registering it
-    "tinytorch-grade", parent=settings.get_profile("ci"), deadline=None, max_examples=50,
-    report_multiple_bugs=False, derandomize=True, database=None, phases=PHASES)
 
 PLAN = pytest.StashKey[Plan]()
 PLAIN_TEST_BUDGET = 10.0  # CPU seconds for a kata test without @given
@@ -40,7 +29,7 @@ def pytest_addoption(parser):
     group.addoption("--tinytorch-json", metavar="PATH",
                     help="write every test's outcome and each kata's status to PATH as JSON")
     group.addoption("--tinytorch-grade", action="store_true",
-                    help="use the derandomized grading profile (automatic when CI is set)")
+                    help="grading mode (automatic when CI is set)")
     group.addoption("--tinytorch-budget", type=float, default=2.0, metavar="SECONDS",
                     help="CPU seconds one hypothesis example may use before it is stopped (default 2)")
     group.addoption("--tinytorch-link", choices=["auto", "symlink", "shim"], default="auto",
@@ -55,7 +44,9 @@ def _ours(config) -> bool:
 def pytest_cmdline_main(config):
     if config.option.tinytorch_progress:
         data = state.load_quietly()
-        print(report.render(report.progress_table(data), width=_width()), end="")
+        width = _width()
+        print(report.render(report.progress_table(data, width=width, quiet=config.get_verbosity() < 0),
+                            width=width), end="")
         print(report.next_step(data))
         return 0
     return None
@@ -65,15 +56,13 @@ def _width() -> int:
     try:
         return os.get_terminal_size().columns
     except OSError:
-        return 100
+        return 80
 
 
 def pytest_configure(config):
     if not _ours(config):
         return
-    if not config.getoption("hypothesis_profile", None):
-        grading = config.option.tinytorch_grade or os.environ.get("CI") or os.environ.get("GITHUB_ACTIONS")
-        settings.load_profile("tinytorch-grade" if grading else "tinytorch-learn")
+    profiles.load(config)
     worker = hasattr(config, "workerinput")
     plan = Plan.loads(config.workerinput["tinytorch_plan"]) if worker else make_plan(config)
     config.stash[PLAN] = plan
@@ -83,6 +72,7 @@ def pytest_configure(config):
     if not worker:
         controller = Controller(config, plan)
         config.pluginmanager.register(controller, "tinytorch-controller")
+        config.pluginmanager.register(Screen(config, controller), "tinytorch-screen")
         if config.pluginmanager.hasplugin("xdist"):
             config.pluginmanager.register(XdistHooks(plan, controller.tally), "tinytorch-xdist")
 
@@ -91,15 +81,20 @@ def pytest_unconfigure(config):
     imports.uninstall()
 
 
+@pytest.hookimpl(wrapper=True)
 def pytest_report_header(config):
+    lines = yield
     plan = config.stash.get(PLAN, None)
     if plan is None:
-        return None
-    lines = list(plan.notes)
+        return lines
+    # pytest-timeout is only our outer backstop: its settings are noise for a learner.
+    flat = [[l for l in ([x] if isinstance(x, str) else x) if not l.startswith("timeout")]
+            for x in lines]
+    extra = list(plan.notes)
     if plan.chosen:
-        lines.append(f"tinytorch: continuing with kata {plan.chosen} "
+        extra.append(f"tinytorch: continuing with kata {plan.chosen} "
                      "(plain `pytest` runs the first kata not done yet)")
-    return lines
+    return [x for x in flat if x] + ([extra] if extra else [])
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -132,15 +127,15 @@ def pytest_pycollect_makemodule(module_path, parent):
 
 
 def _graded(item) -> bool:
-    nodeid = item.nodeid
-    return nodeid.startswith(("katas/", "milestones/"))
+    return item.nodeid.startswith(("katas/", "milestones/"))
 
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item):
     if not _graded(item):
         return (yield)
-    with guard.memory_budget():
+    plan = item.config.stash[PLAN]
+    with isolation.restored(plan.serve), guard.memory_budget():
         if guard.guard_item(item, item.config.option.tinytorch_budget):
             return (yield)
         seconds = MILESTONE_BUDGET if item.nodeid.startswith("milestones/") else PLAIN_TEST_BUDGET
@@ -148,20 +143,49 @@ def pytest_runtest_call(item):
             return (yield)
 
 
-@pytest.hookimpl(wrapper=True)
+def _explained(item, excinfo) -> tuple[str, str] | None:
+    """(outcome, message) for failures the hidden tests' checks did not phrase."""
+    if excinfo.errisinstance((pytest.fail.Exception, pytest.skip.Exception)):
+        return None
+    if excinfo.errisinstance(guard.RunawayCode):
+        return RUNAWAY, messages.runaway(excinfo)
+    if excinfo.errisinstance(MemoryError):
+        return "", messages.memory(excinfo)
+    if excinfo.errisinstance(NotImplementedError):
+        return NOT_STARTED, messages.not_started(excinfo)
+    if excinfo.errisinstance(Exception):
+        return "", messages.crash(item, excinfo)
+    return None
+
+
+def _todo(excinfo) -> str:
+    """What a stub asks for first, e.g. 'Tensor.__init__ (katas/01_tensor/tensor.py:38)'."""
+    text = str(excinfo.value)
+    what = text.split("write ", 1)[1] if "write " in text else text
+    where = messages.learner_frames(excinfo.tb, limit=1).strip().splitlines()
+    place = where[0].split(", in ")[0] if where else ""
+    return f"{what} ({place})" if place else what
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_runtest_makereport(item, call):
-    rep = yield
-    excinfo = call.excinfo
-    if rep.failed and excinfo is not None and _graded(item):
-        if excinfo.errisinstance(guard.RunawayCode):
-            rep.longrepr = report.runaway_message(excinfo)
-            rep.user_properties.append(("tinytorch_outcome", RUNAWAY))
-        elif excinfo.errisinstance(MemoryError):
-            rep.longrepr = report.memory_message(excinfo)
-        elif excinfo.errisinstance(NotImplementedError):
-            rep.longrepr = report.not_started_message(excinfo)
-            rep.user_properties.append(("tinytorch_outcome", NOT_STARTED))
-    return rep
+    """A learner exception becomes its teaching message before pytest formats a traceback
+    (which for NumPy code is hundreds of lines, and for deep recursion millions)."""
+    if call.excinfo is None or call.when != "call" or not _graded(item):
+        return None
+    explained = _explained(item, call.excinfo)
+    if explained is None:
+        return None
+    outcome, text = explained
+    props = list(item.user_properties)
+    if outcome:
+        props.append(("tinytorch_outcome", outcome))
+    if outcome == NOT_STARTED:
+        props.append(("tinytorch_todo", _todo(call.excinfo)))
+    sections = [(f"Captured {key} {when}", content) for when, key, content in item._report_sections]
+    return TestReport(getattr(item, "id", item.nodeid), item.location, dict.fromkeys(item.keywords, 1),
+                      "failed", text, call.when, sections, call.duration, call.start, call.stop,
+                      user_properties=props)
 
 
 class XdistHooks:
@@ -201,13 +225,17 @@ class Controller:
         data, warning = state.load()
         if warning:
             self.problems.append(warning)
-        self._record_katas(data)
-        self._record_milestones(data)
-        state.save(data)
+        if exitstatus == pytest.ExitCode.INTERRUPTED:
+            self.problems.append("tinytorch: the run was interrupted, so nothing was recorded.")
+        else:
+            self._record_katas(data)
+            self._record_milestones(data)
+            state.save(data)
+            for kata in KATAS:  # repair: every green kata is linked (links are per learner)
+                if state.is_green(kata, data) and not publish.is_published(kata):
+                    self.problems += publish.publish(kata, self.config.option.tinytorch_link)
+            self._note_narrowed()
         self.data = data
-        for kata in KATAS:  # repair: every green kata is linked (links are per learner)
-            if state.is_green(kata, data) and not publish.is_published(kata):
-                self.problems += publish.publish(kata, self.config.option.tinytorch_link)
         if session.exitstatus == 0 and self._unfinished():
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
         if self.config.option.tinytorch_json:
@@ -238,6 +266,17 @@ class Controller:
             data["milestones"][name] = {"status": "passed" if passed else "failed",
                                         "updated": time.strftime("%Y-%m-%dT%H:%M:%S")}
 
+    def _note_narrowed(self) -> None:
+        """A narrower run that passes says once that it recorded nothing, and what would."""
+        for kid in self.plan.partial:
+            if kid in self.plan.blocked:
+                continue
+            recs = self.tally.of_kata(kid)
+            if recs and all(r.outcome == "passed" for r in recs):
+                self.problems.append(f"{kid}: these tests pass, but a run narrowed by "
+                                     f"{self.plan.narrowed} does not record the kata: "
+                                     f"run {run_command(kid)}")
+
     def _unfinished(self) -> bool:
         """A grading run never exits 0 on skipped, blocked or unfinished work."""
         if any(r.outcome == SKIPPED and (r.hidden or r.milestone) for r in self.tally.records.values()):
@@ -245,17 +284,3 @@ class Controller:
             return True
         unfinished = [k for k in self.plan.whole if not self.tally.complete(BY_ID[k])]
         return bool(unfinished or self.plan.locked)
-
-    def pytest_terminal_summary(self, terminalreporter):
-        if self.data is None:
-            return
-        tw = self.config.get_terminal_writer()
-        text = report.render(report.progress_table(self.data), width=tw.fullwidth, color=tw.hasmarkup)
-        terminalreporter.write_sep("=", "tinytorch")
-        for rec in self.tally.records.values():
-            if rec.panel:
-                terminalreporter.write(rec.panel)
-        terminalreporter.write(text)
-        for line in self.problems + self.plan.notes:
-            terminalreporter.write_line(line, yellow=True)
-        terminalreporter.write_line(report.next_step(self.data), bold=True)

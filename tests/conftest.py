@@ -3,8 +3,9 @@ import pytest
 
 @pytest.fixture(scope="session")
 def sandboxes(tmp_path_factory, worker_id):
-    """A per-worker cache folder for green base sandboxes."""
-    return tmp_path_factory.getbasetemp() / f"bases-{worker_id}"
+    """The cache of green base sandboxes, shared by every xdist worker of the session."""
+    root = tmp_path_factory.getbasetemp()
+    return (root.parent if worker_id != "master" else root) / "bases"
 
 
 def pytest_collection_modifyitems(items):

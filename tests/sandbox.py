@@ -18,8 +18,9 @@ sys.path.insert(0, str(ROOT))
 from pytest_tinytorch.curriculum import BY_ID  # noqa: E402
 from tests.mutants import mutants_of  # noqa: E402
 
-_SKIP = shutil.ignore_patterns(".git", ".tinytorch", ".hypothesis", "__pycache__", "*.pyc",
-                               ".pytest_cache", "results*.json")
+# Per-learner state, caches and the virtual environment (86 MB) stay behind.
+_SKIP = shutil.ignore_patterns(".git", ".venv", ".tinytorch", ".hypothesis", "__pycache__", "*.pyc",
+                               ".pytest_cache", "results*.json", "*.egg-info")
 
 
 def make_sandbox(dest: Path, solve: list[str] = (), mutant: tuple[str, str] | None = None) -> Path:

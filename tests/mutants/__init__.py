@@ -13,6 +13,7 @@ from dataclasses import dataclass
 class Mutant:
     name: str  # what the learner got wrong, in words
     file: str  # file name inside reference/NN_slug/
+    test: str  # the hidden test that rejects it: "test_file.py::test_name[param]"
     old: str  # exact snippet of the reference, present exactly once
     new: str  # the buggy replacement
     expect: str  # regex that the failing run's output must match: the message naming the bug

@@ -29,6 +29,8 @@ def _arrays(shape=None, dtype=F32, **kw):
 
 _BROADCASTABLE = checks.broadcastable_shapes()
 
+UFUNC_HINT = ("with a NumPy scalar or array on the left, NumPy only hands the operation to your "
+              "reverse operator if Tensor keeps the class attribute `__array_ufunc__ = None`")
 DTYPE_HINT = ("results follow NumPy's dtype rules: a float32 Tensor combined with a Python "
               "number stays float32 and a float64 Tensor stays float64; do not route values "
               "through np.array(python_float) or np.float64(...), which are float64")
@@ -84,7 +86,7 @@ def test_non_floating_input_becomes_float32(a, form):
                     hint="convert the input to an np.ndarray, also for a single number (a 0-d array)")
     checks.check_array(t, np.asarray(data, dtype=F32), f"Tensor({form})", type_=Tensor, dtype=F32,
                        inputs=inputs,
-                       hint="lists, tuples, Python numbers and integer/bool arrays must become "
+                       dtype_hint="lists, tuples, Python numbers and integer/bool arrays must become "
                             "float32 (NumPy alone would give int64 or float64 here)")
     if t.requires_grad is not False or t.grad is not None:
         checks.fail("A new Tensor must have requires_grad=False and grad=None by default.",
@@ -121,7 +123,7 @@ def test_floating_input_keeps_its_dtype(a, form):
                     hint="given a Tensor, take its .data; a NumPy scalar becomes a 0-d array")
     checks.check_array(t, expected, f"Tensor({form} of dtype {a.dtype})", type_=Tensor,
                        dtype=a.dtype, inputs=inputs,
-                       hint=f"a {a.dtype} input must keep its dtype (float64 must stay float64: "
+                       dtype_hint=f"a {a.dtype} input must keep its dtype (float64 must stay float64: "
                             "kata 06 checks gradients in float64); convert only non-floating "
                             "inputs to float32")
 
@@ -204,16 +206,13 @@ def test_binary_ops_broadcast_like_numpy(pair, sym):
     inputs = {"a (x = Tensor(a))": a0, "b (y = Tensor(b))": b0}
     for what, run, operands, wrong in forms:
         out = run()
-        if not isinstance(out, Tensor):
-            hint = ("with a NumPy array on the left, NumPy only hands the operation to your "
-                    f"{REVERSE[sym]} if Tensor keeps the class attribute `__array_ufunc__ = None`"
-                    if isinstance(out, np.ndarray) else "")
-        elif getattr(out.data, "dtype", None) != expected.dtype:
-            hint = DTYPE_HINT
-        else:
-            hint = "the result shape is np.broadcast_shapes(x.shape, y.shape), as in NumPy"
-        checks.check_array(out, expected, what, inputs=inputs, type_=Tensor,
-                           dtype=expected.dtype, wrong=wrong, hint=hint)
+        checks.check_array(
+            out, expected, what, inputs=inputs, type_=Tensor, dtype=expected.dtype, wrong=wrong,
+            type_hint=("with a NumPy array on the left, NumPy only hands the operation to your "
+                       f"{REVERSE[sym]} if Tensor keeps the class attribute `__array_ufunc__ = None`"
+                       if isinstance(out, np.ndarray) else ""),
+            shape_hint="the result shape is np.broadcast_shapes(x.shape, y.shape), as in NumPy",
+            dtype_hint=DTYPE_HINT)
         check_new(out, operands, what, inputs)
         check_untouched(a0, x, what, inputs)
         check_untouched(b0, y, what, inputs)
@@ -267,11 +266,8 @@ def test_scalar_ops_and_reverse_ops(case, form):
         wrong.append((SCALAR_FORMS[other](a0, c), why))
     inputs = {"x": a0, "c": c}
     out = f(x, c)
-    got_dtype = getattr(getattr(out, "data", None), "dtype", None)
     checks.check_array(out, expected, form, inputs=inputs, type_=Tensor, dtype=expected.dtype,
-                       wrong=wrong,
-                       hint=DTYPE_HINT if got_dtype is not None and got_dtype != expected.dtype
-                       else "")
+                       wrong=wrong, dtype_hint=DTYPE_HINT, type_hint=UFUNC_HINT)
     check_new(out, (x,), form, inputs)
     check_untouched(a0, x, form, inputs)
 

@@ -119,7 +119,7 @@ def test_bce_is_finite_at_predictions_of_exactly_0_and_1(case):
     checks.check_array(out, np_bce(p, t),
                        "BinaryCrossEntropyLoss at predictions of exactly 0 and 1 (float64)",
                        inputs={"predictions": p, "targets": t}, rtol=1e-7, atol=1e-9,
-                       wrong=wrong_answers(p, t), hint=CLIP_HINT)
+                       wrong=wrong_answers(p, t), hint=CLIP_HINT, nan_hint=CLIP_HINT)
     bad = [w for w in caught if issubclass(w.category, RuntimeWarning)
            and "underflow" not in str(w.message)]
     if bad:
@@ -140,7 +140,7 @@ def test_bce_is_finite_at_predictions_of_exactly_0_and_1_in_float32(case):
     checks.check_array(out, np.asarray(np_bce(p, t), dtype=F32),
                        "BinaryCrossEntropyLoss at predictions of exactly 0 and 1 (float32)",
                        inputs={"predictions": p, "targets": t}, rtol=2e-2, atol=1e-5,
-                       hint=CLIP_HINT)
+                       hint=CLIP_HINT, nan_hint=CLIP_HINT)
     bad = [w for w in caught if issubclass(w.category, RuntimeWarning)
            and "underflow" not in str(w.message)]
     if bad:
