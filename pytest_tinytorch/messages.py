@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import textwrap
 import traceback
 
 from .curriculum import HIDDEN_TESTS, KATAS_DIR, ROOT
@@ -102,10 +103,12 @@ def falsifying_input(item, exc: BaseException | None = None) -> str:
     body = _PREFIX.sub("", text).rstrip()
     body = body[:-1].rstrip() if body.endswith(")") else body
     body = body.rstrip(",")
-    lines = [_clip(line.rstrip()) for line in body.splitlines() if line.strip()]
+    lines = [line.rstrip() for line in body.splitlines() if line.strip()]
+    rest = textwrap.dedent("\n".join(lines[1:])).splitlines() if len(lines) > 1 else []
+    lines = [_clip(line) for line in lines[:1] + rest]
     if len(lines) > MAX_INPUT_LINES:
-        lines = lines[:MAX_INPUT_LINES] + ["    ..."]
-    return "\n".join("  " + line.strip() if i == 0 else "  " + line for i, line in enumerate(lines))
+        lines = lines[:MAX_INPUT_LINES] + ["..."]
+    return "\n".join("  " + line for line in lines)
 
 
 def _library_of(filename: str, name: str) -> str:

@@ -49,10 +49,12 @@ def _child(request: dict, out_path: str) -> None:
     os.environ.clear()
     os.environ.update(request["env"])
     sys.path[0] = cwd  # `python -m pytest` puts the current folder first
-    sys.argv = ["pytest", *request["args"]]
+    # Plugins imported here before pytest starts cannot be assert-rewritten: harmless, so
+    # the warning is silenced rather than shown in every run's output.
+    args = ["-W", "ignore::pytest.PytestAssertRewriteWarning", *request["args"]]
     code = 1
     try:
-        code = pytest.console_main()
+        code = int(pytest.main(args))
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
     finally:

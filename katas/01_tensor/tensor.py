@@ -12,6 +12,8 @@ def _to_array(data) -> np.ndarray:
     """Turn any accepted input into the np.ndarray a Tensor stores.
 
     - a Tensor: use its data (a floating dtype is kept);
+    - a non-empty list or tuple of Tensors: stack their data along a new first axis
+      (np.stack), keeping a floating dtype;
     - a floating ndarray or NumPy floating scalar: keep its dtype (float32 stays float32,
       float64 stays float64); a scalar becomes a 0-d array;
     - anything else (Python numbers, lists, tuples, int or bool arrays): float32.
@@ -64,8 +66,16 @@ class Tensor:
         raise NotImplementedError("kata 01_tensor: write Tensor.dtype")
 
     def numpy(self) -> np.ndarray:
-        """The underlying ndarray (self.data)."""
+        """The underlying ndarray (self.data itself, not a copy)."""
         raise NotImplementedError("kata 01_tensor: write Tensor.numpy")
+
+    def numel(self) -> int:
+        """The number of elements, as a Python int (PyTorch's name for size)."""
+        raise NotImplementedError("kata 01_tensor: write Tensor.numel")
+
+    def memory_footprint(self) -> int:
+        """The bytes held by the data (the array's nbytes), as a Python int."""
+        raise NotImplementedError("kata 01_tensor: write Tensor.memory_footprint")
 
     def __len__(self) -> int:
         """The size of the first dimension."""
@@ -139,6 +149,14 @@ class Tensor:
         """
         raise NotImplementedError("kata 01_tensor: write Tensor.reshape")
 
+    def view(self, *shape):
+        """Exactly like reshape (PyTorch's name for it)."""
+        raise NotImplementedError("kata 01_tensor: write Tensor.view")
+
+    def contiguous(self):
+        """A new Tensor with the same values and dtype whose data is C-contiguous."""
+        raise NotImplementedError("kata 01_tensor: write Tensor.contiguous")
+
     def transpose(self, dim0=None, dim1=None):
         """Swap two axes.
 
@@ -151,6 +169,14 @@ class Tensor:
     def __getitem__(self, key):
         """t[key]: the Tensor of data[key] (ints, slices, tuples, masks, index lists)."""
         raise NotImplementedError("kata 01_tensor: write Tensor.__getitem__")
+
+    def masked_fill(self, mask, value):
+        """A new Tensor: `value` where `mask` is true, self's values elsewhere, self's dtype.
+
+        `mask` is a bool ndarray, a list or a Tensor (nonzero counts as true) of self's
+        shape or broadcastable to it; otherwise raise ValueError.
+        """
+        raise NotImplementedError("kata 01_tensor: write Tensor.masked_fill")
 
     # ------------------------------------------------------------ reductions
     # axis: None (all elements), an int (negative counts from the end) or a tuple of ints.

@@ -8,6 +8,8 @@ def _to_array(data) -> np.ndarray:
     """Floating arrays keep their dtype; everything else becomes float32."""
     if isinstance(data, Tensor):
         data = data.data
+    elif isinstance(data, (list, tuple)) and data and all(isinstance(t, Tensor) for t in data):
+        data = np.stack([t.data for t in data])  # Tensor([t1, t2]) stacks, like torch.stack
     if isinstance(data, (np.ndarray, np.generic)) and np.issubdtype(data.dtype, np.floating):
         return np.array(data)
     return np.array(data, dtype=np.float32)
@@ -47,6 +49,12 @@ class Tensor:
 
     def numpy(self) -> np.ndarray:
         return self.data
+
+    def numel(self) -> int:
+        return int(self.data.size)
+
+    def memory_footprint(self) -> int:
+        return int(self.data.nbytes)
 
     def __len__(self) -> int:
         return len(self.data)
@@ -109,6 +117,12 @@ class Tensor:
                              f"({self.size} elements) into {shape}")
         return Tensor(self.data.reshape(shape))
 
+    def view(self, *shape):
+        return self.reshape(*shape)
+
+    def contiguous(self):
+        return Tensor(np.ascontiguousarray(self.data))
+
     def transpose(self, dim0=None, dim1=None):
         if dim0 is None and dim1 is None:
             if self.ndim < 2:
@@ -118,6 +132,10 @@ class Tensor:
 
     def __getitem__(self, key):
         return Tensor(self.data[_data(key)])
+
+    def masked_fill(self, mask, value):
+        hide = np.broadcast_to(np.asarray(_data(mask)) != 0, self.shape)  # ValueError if it cannot
+        return Tensor(np.where(hide, np.asarray(value, dtype=self.dtype), self.data))
 
     # ------------------------------------------------------------ reductions
     def sum(self, axis=None, keepdims=False):
