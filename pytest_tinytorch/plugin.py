@@ -62,6 +62,10 @@ def _width() -> int:
 def pytest_configure(config):
     if not _ours(config):
         return
+    # `import tinytorch` switches autograd on once kata 06 is done (as TinyTorch does), but
+    # hidden tests of katas 01-05 must see their katas as written: they run with it off,
+    # and kata 06's tests and the milestones switch it on themselves.
+    os.environ["TINYTORCH_AUTOGRAD"] = "off"
     profiles.load(config)
     worker = hasattr(config, "workerinput")
     plan = Plan.loads(config.workerinput["tinytorch_plan"]) if worker else make_plan(config)
