@@ -17,6 +17,7 @@ import functools
 import os
 import signal
 import threading
+import time
 from contextlib import contextmanager
 
 try:
@@ -32,16 +33,23 @@ class RunawayCode(BaseException):
     """Raised inside learner code when a test or example uses up its CPU budget."""
 
 
+def _expired_message(seconds: float, what: str) -> str:
+    return (f"{what} used more than {seconds:g} s of CPU time and was stopped: is there an "
+            f"endless loop, or a computation far larger than the inputs need?")
+
+
 @contextmanager
 def cpu_budget(seconds: float, what: str = "this example"):
-    if not AVAILABLE or seconds <= 0 or threading.current_thread() is not threading.main_thread():
+    if seconds <= 0 or threading.current_thread() is not threading.main_thread():
         yield
+        return
+    if not AVAILABLE:  # no ITIMER_PROF (Windows): a watchdog thread does the same job
+        with _watchdog(seconds, what):
+            yield
         return
 
     def expire(signum, frame):
-        raise RunawayCode(
-            f"{what} used more than {seconds:g} s of CPU time and was stopped: is there an "
-            f"endless loop, or a computation far larger than the inputs need?")
+        raise RunawayCode(_expired_message(seconds, what))
 
     previous = signal.signal(signal.SIGPROF, expire)
     signal.setitimer(signal.ITIMER_PROF, seconds)
@@ -50,6 +58,48 @@ def cpu_budget(seconds: float, what: str = "this example"):
     finally:
         signal.setitimer(signal.ITIMER_PROF, 0)
         signal.signal(signal.SIGPROF, previous)
+
+
+POLL = 0.05  # seconds between the watchdog's looks at the CPU clock
+
+
+@contextmanager
+def _watchdog(seconds: float, what: str):
+    """Raise RunawayCode in the main thread once the process has used `seconds` of CPU.
+
+    The exception is delivered between two bytecodes of the main thread, so a Python
+    loop stops at once and a long NumPy call as soon as it returns.
+    """
+    import ctypes
+
+    target = threading.main_thread().ident
+    start = time.process_time()
+    stop = threading.Event()
+    fired = threading.Event()
+    exc_type = type("RunawayCode", (RunawayCode,), {"message": _expired_message(seconds, what)})
+
+    def raise_in_main(exc):
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(target), exc)
+
+    def watch():
+        while not stop.wait(POLL):
+            if time.process_time() - start > seconds:
+                fired.set()
+                raise_in_main(ctypes.py_object(exc_type))
+                return
+
+    thread = threading.Thread(target=watch, name="tinytorch-watchdog", daemon=True)
+    thread.start()
+    try:
+        yield
+    except exc_type as err:  # raised without arguments by the C API: give it its message
+        err.args = (exc_type.message,)
+        raise
+    finally:
+        stop.set()
+        thread.join()
+        if fired.is_set():
+            raise_in_main(None)  # an exception not delivered yet must not leak out
 
 
 def _address_space() -> int | None:
