@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -53,10 +54,7 @@ def pytest_cmdline_main(config):
 
 
 def _width() -> int:
-    try:
-        return os.get_terminal_size().columns
-    except OSError:
-        return 80
+    return shutil.get_terminal_size(fallback=(80, 24)).columns  # honours COLUMNS
 
 
 def pytest_configure(config):
@@ -168,7 +166,7 @@ def _todo(excinfo) -> str:
     what = text.split("write ", 1)[1] if "write " in text else text
     where = messages.learner_frames(excinfo.tb, limit=1).strip().splitlines()
     place = where[0].split(", in ")[0] if where else ""
-    return f"{what} ({place})" if place else what
+    return f"{what}\n  at {place}" if place else what
 
 
 @pytest.hookimpl(tryfirst=True)
