@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from _pytest.reports import TestReport
 
-from . import collect, grade, guard, imports, isolation, messages, profiles, publish, report, state
+from . import collect, grade, guard, imports, messages, publish, report, state
 from .curriculum import BY_ID, KATAS, MILESTONES, MILESTONES_BY_NAME, MILESTONES_DIR, ROOT, closure
 from .plan import Plan, make_plan, run_command
 from .screen import Screen
@@ -57,6 +57,7 @@ def _width() -> int:
     return shutil.get_terminal_size(fallback=(80, 24)).columns  # honours COLUMNS
 
 
+@pytest.hookimpl(tryfirst=True)  # before hypothesis loads a profile named on the command line
 def pytest_configure(config):
     if not _ours(config):
         return
@@ -64,6 +65,8 @@ def pytest_configure(config):
     # hidden tests of katas 01-05 must see their katas as written: they run with it off,
     # and kata 06's tests and the milestones switch it on themselves.
     os.environ["TINYTORCH_AUTOGRAD"] = "off"
+    from . import profiles  # hypothesis and NumPy load only for runs that test something
+
     profiles.load(config)
     worker = hasattr(config, "workerinput")
     plan = Plan.loads(config.workerinput["tinytorch_plan"]) if worker else make_plan(config)
@@ -136,6 +139,8 @@ def _graded(item) -> bool:
 def pytest_runtest_call(item):
     if not _graded(item):
         return (yield)
+    from . import isolation
+
     plan = item.config.stash[PLAN]
     with isolation.restored(plan.serve), guard.memory_budget():
         if guard.guard_item(item, item.config.option.tinytorch_budget):
