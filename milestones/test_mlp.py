@@ -98,12 +98,14 @@ def gate_gradients(model, x, loss_of, what: str):
             p.data, p.grad = s, None
 
 
-def test_backprop_solves_xor(record_property):
-    np.random.seed(1986)
+def xor_run(seed: int = 1986, gate: bool = True):
+    """(losses, accuracies, final accuracy) of the XOR network trained under `seed`."""
+    np.random.seed(seed)
     model = XorNet()
     bce = BinaryCrossEntropyLoss()
     x, y = Tensor(XOR_X), Tensor(XOR_Y)
-    gate_gradients(model, x, lambda out: bce(out, y), "XOR network")
+    if gate:
+        gate_gradients(model, x, lambda out: bce(out, y), "XOR network")
     optimizer = Adam(model.parameters(), lr=0.05)
     losses, accuracies = [], []
     for _ in range(400):
@@ -114,7 +116,11 @@ def test_backprop_solves_xor(record_property):
         optimizer.step()
         losses.append(float(loss.data))
         accuracies.append(float(np.mean((out.data > 0.5) == (XOR_Y > 0.5))))
-    final = float(np.mean((model(x).data > 0.5) == (XOR_Y > 0.5)))
+    return losses, accuracies, float(np.mean((model(x).data > 0.5) == (XOR_Y > 0.5)))
+
+
+def test_backprop_solves_xor(record_property):
+    losses, accuracies, final = xor_run()
     panel(record_property, "Milestone 1986, part one: backprop solves XOR",
           {"network": "Linear(2, 8) -> Tanh -> Linear(8, 1) -> Sigmoid, Adam, BCE",
            "loss first -> last": f"{losses[0]:.4f} -> {losses[-1]:.4f}",
@@ -127,15 +133,17 @@ def test_backprop_solves_xor(record_property):
             hint="two layers can separate XOR; check gradients through Tanh and Sigmoid")
 
 
-def test_mlp_reads_handwritten_digits(record_property):
-    np.random.seed(1986)
+def digits_run(seed: int = 1986, gate: bool = True):
+    """(losses, test accuracies per epoch, sizes) of the digits MLP trained under `seed`."""
+    np.random.seed(seed)
     x_train, y_train, x_test, y_test = load_tinydigits()
     x_train, x_test = x_train.reshape(len(x_train), 64), x_test.reshape(len(x_test), 64)
     model = DigitsNet()
     ce = CrossEntropyLoss()
-    gate_gradients(model, Tensor(x_train[:16]), lambda out: ce(out, y_train[:16]), "digits MLP")
+    if gate:
+        gate_gradients(model, Tensor(x_train[:16]), lambda out: ce(out, y_train[:16]), "digits MLP")
 
-    train = DataLoader(TensorDataset(Tensor(x_train), Tensor(y_train)), batch_size=32, shuffle=True, seed=1986)
+    train = DataLoader(TensorDataset(Tensor(x_train), Tensor(y_train)), batch_size=32, shuffle=True, seed=seed)
     test = DataLoader(TensorDataset(Tensor(x_test), Tensor(y_test)), batch_size=100)
     trainer = Trainer(model, SGD(model.parameters(), lr=0.1, momentum=0.9), ce)
     first_loss, _ = trainer.evaluate(train)
@@ -143,9 +151,14 @@ def test_mlp_reads_handwritten_digits(record_property):
     for _ in range(15):
         losses.append(trainer.train_epoch(train))
         accuracies.append(trainer.evaluate(test)[1])
+    return losses, accuracies, (len(x_train), len(x_test))
+
+
+def test_mlp_reads_handwritten_digits(record_property):
+    losses, accuracies, (n_train, n_test) = digits_run()
     final = accuracies[-1]
     panel(record_property, "Milestone 1986, part two: an MLP reads digits",
-          {"data": f"TinyDigits: {len(x_train)} train, {len(x_test)} test, 8x8 pixels, 10 classes",
+          {"data": f"TinyDigits: {n_train} train, {n_test} test, 8x8 pixels, 10 classes",
            "network": "Linear(64, 64) -> ReLU -> residual Linear(64, 64) -> ReLU -> Linear(64, 10)",
            "training": "SGD momentum 0.9, lr 0.1, batch 32, 15 epochs, your Trainer and DataLoader",
            "loss first -> last": f"{losses[0]:.4f} -> {losses[-1]:.4f}",

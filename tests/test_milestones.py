@@ -5,7 +5,11 @@ reference and marking the kata green with its new fingerprint.
 """
 from __future__ import annotations
 
+import json
+import os
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -81,3 +85,38 @@ def test_mlp_milestone_fails_on_subtly_broken_gradients(sandboxes, tmp_path, kin
     run = pytest_in(repo, "--milestone=mlp")
     assert run.code != 0, run.output[-3000:]
     assert re.search(expect, run.output), run.output[-3000:]
+
+
+CALIBRATE = """
+import json, sys
+sys.path.insert(0, ".")
+from tinytorch import enable_autograd
+enable_autograd()
+from milestones import test_perceptron, test_xor, test_mlp
+seeds = range(10)
+out = {
+    "perceptron": [test_perceptron.run(s)[1][-1] for s in seeds],
+    "xor_limit": [max(test_xor.train("XOR", 60, seed=s)) for s in seeds],
+    "and_or": [min(test_xor.train(g, 60, seed=s)[-1] for g in ("AND", "OR")) for s in seeds],
+    "mlp_xor": [test_mlp.xor_run(s, gate=False)[2] for s in seeds],
+    "mlp_digits": [test_mlp.digits_run(s, gate=False)[1][-1] for s in seeds],
+    "thresholds": {"perceptron": test_perceptron.THRESHOLD, "digits": test_mlp.DIGITS_THRESHOLD},
+}
+print(json.dumps(out))
+"""
+
+
+def test_milestone_thresholds_hold_over_ten_seeds(sandboxes, tmp_path):
+    """No milestone passes or fails by luck with the weight init (PyTorch's U(+-1/sqrt(in))):
+    on ten seeds the reference clears every threshold with room to spare."""
+    repo = copy_of(green_base(sandboxes, FOUNDATION), tmp_path / "repo")
+    env = {k: v for k, v in os.environ.items() if k != "TINYTORCH_AUTOGRAD"}
+    proc = subprocess.run([sys.executable, "-c", CALIBRATE], cwd=repo, env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    figures = json.loads(proc.stdout.strip().splitlines()[-1])
+    limits = figures["thresholds"]
+    assert min(figures["perceptron"]) >= limits["perceptron"], figures
+    assert max(figures["xor_limit"]) <= 0.75 and min(figures["and_or"]) == 1.0, figures
+    assert min(figures["mlp_xor"]) == 1.0, figures
+    assert min(figures["mlp_digits"]) >= limits["digits"] + 0.03, figures  # a margin, not a coin toss
