@@ -20,10 +20,10 @@ class Layer:
 
     - `training` is True for a new layer; `train()` / `eval()` set it here and in every
       sub-layer, and return `self`.
-    - `parameters()` returns a list of Tensors: this layer's own Tensor attributes with
-      requires_grad=True, then the parameters of its sub-layers (Layer attributes, also
-      those inside a list or tuple attribute), in the order the attributes were assigned,
-      each Tensor listed once.
+    - `parameters()` returns a new list of Tensors, found by walking the attributes in the
+      order they were assigned: a Tensor with requires_grad=True is listed itself, a Layer
+      adds its own parameters(), a list or tuple attribute counts as its items; each
+      Tensor listed once (by identity).
     """
 
     def __init__(self):
@@ -34,12 +34,13 @@ class Layer:
         """Subclasses define the computation."""
         raise NotImplementedError("kata 03_layers: write forward in each Layer subclass")
 
-    def __call__(self, *args):
-        """layer(x) is layer.forward(x)."""
+    def __call__(self, x, *args, **kwargs):
+        """layer(x, ...) is layer.forward(x, ...), extra arguments passed on unchanged."""
         raise NotImplementedError("kata 03_layers: write Layer.__call__")
 
     def parameters(self) -> list:
-        """Own Tensors with requires_grad=True, then sub-layers' parameters; each once."""
+        """Tensors with requires_grad=True and sub-layers' parameters, in assignment order;
+        each once."""
         raise NotImplementedError("kata 03_layers: write Layer.parameters")
 
     def train(self, mode: bool = True):
@@ -74,24 +75,27 @@ class Dropout(Layer):
     In training mode, each element is zeroed with probability p (mask drawn from
     np.random) and every survivor is scaled by 1 / (1 - p), computed as `x * Tensor(mask)`.
     In eval mode or with p == 0 the input is returned unchanged; with p == 1 the output is
-    all zeros.
+    all zeros. `forward(x, training=None)`: None follows self.training, True/False
+    override it for this call only.
     """
 
     def __init__(self, p: float = 0.5):
         raise NotImplementedError("kata 03_layers: write Dropout.__init__")
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, training: bool | None = None) -> Tensor:
         """Drop and rescale in training mode; the identity in eval mode."""
         raise NotImplementedError("kata 03_layers: write Dropout.forward")
 
 
 class Sequential(Layer):
-    """Sequential(a, b, c)(x) == c(b(a(x))). `layers` is the list of the given layers;
-    items may also be activations (callables without parameters)."""
+    """Sequential(a, b, c)(x) == c(b(a(x))); Sequential([a, b, c]) is the same model.
+    `layers` is a new list of the given items: Layers or any objects with a callable
+    forward (activations); anything else raises TypeError naming its position."""
 
     def __init__(self, *layers):
         raise NotImplementedError("kata 03_layers: write Sequential.__init__")
 
-    def forward(self, x: Tensor) -> Tensor:
-        """Apply every layer in order."""
+    def forward(self, x: Tensor, training: bool | None = None) -> Tensor:
+        """Apply every item in order. training=True/False: every sub-layer runs in that
+        mode for this call, and gets its own mode back afterwards (also on an error)."""
         raise NotImplementedError("kata 03_layers: write Sequential.forward")

@@ -20,8 +20,8 @@ class Layer:
     def forward(self, *args):
         raise NotImplementedError(f"{type(self).__name__} must define forward")
 
-    def __call__(self, *args):
-        return self.forward(*args)
+    def __call__(self, x, *args, **kwargs):
+        return self.forward(x, *args, **kwargs)
 
     def _members(self):
         """Attribute values in assignment order, lists and tuples flattened one level."""
@@ -32,7 +32,8 @@ class Layer:
                 yield value
 
     def parameters(self) -> list:
-        """Own Tensors with requires_grad=True, then sub-layers' parameters; each once."""
+        """The attributes in assignment order: Tensors with requires_grad=True, and the
+        parameters() of Layers; each Tensor once."""
         params, seen = [], set()
         for value in self._members():
             if isinstance(value, Tensor):
@@ -54,6 +55,14 @@ class Layer:
             if isinstance(value, Layer):
                 value.train(mode)
         return self
+
+    def _modes(self) -> list:
+        """(layer, training) for this layer and every sub-layer, to put back later."""
+        found = [(self, getattr(self, "training", True))]
+        for value in self._members():
+            if isinstance(value, Layer):
+                found.extend(value._modes())
+        return found
 
     def eval(self):
         """Evaluation mode (dropout off); returns self."""
@@ -90,12 +99,13 @@ class Dropout(Layer):
 
     def __init__(self, p: float = 0.5):
         super().__init__()
-        if not 0.0 <= p <= 1.0:
+        if not 0.0 <= p <= 1.0:  # also rejects NaN, for which every comparison is False
             raise ValueError(f"dropout probability must be in [0, 1], got {p}")
         self.p = p
 
-    def forward(self, x: Tensor) -> Tensor:
-        if not self.training or self.p == 0:
+    def forward(self, x: Tensor, training: bool | None = None) -> Tensor:
+        training = self.training if training is None else training
+        if not training or self.p == 0:
             return x
         if self.p == 1:
             return x * Tensor(np.zeros(x.shape, dtype=x.dtype))
@@ -107,16 +117,41 @@ class Dropout(Layer):
         return f"Dropout(p={self.p})"
 
 
+def _check_layer(i: int, item) -> None:
+    """A layer is a Layer or any object with a callable forward, but not a class."""
+    if isinstance(item, type):
+        raise TypeError(f"Sequential argument {i} is the class {item.__name__}, not a layer: "
+                        f"did you mean {item.__name__}()?")
+    if not isinstance(item, Layer) and not callable(getattr(item, "forward", None)):
+        raise TypeError(f"Sequential argument {i} is {item!r} ({type(item).__name__}), not a "
+                        f"layer: a layer is a Layer or an object with a forward method")
+
+
 class Sequential(Layer):
     """Applies its layers in order: Sequential(a, b, c)(x) == c(b(a(x)))."""
 
     def __init__(self, *layers):
         super().__init__()
+        if len(layers) == 1 and isinstance(layers[0], (list, tuple)):
+            layers = layers[0]  # Sequential([l1, l2]) is Sequential(l1, l2)
+        for i, item in enumerate(layers):
+            _check_layer(i, item)
         self.layers = list(layers)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor, training: bool | None = None) -> Tensor:
+        if training is None:
+            return self._run(x)
+        saved = self._modes()
+        self.train(training)
+        try:
+            return self._run(x)
+        finally:  # every layer back in its own mode, also after an exception
+            for layer, mode in saved:
+                layer.training = mode
+
+    def _run(self, x: Tensor) -> Tensor:
         for layer in self.layers:
-            x = layer(x)
+            x = layer.forward(x)  # a layer may be any object with a forward method
         return x
 
     def __repr__(self) -> str:
