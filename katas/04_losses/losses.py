@@ -39,7 +39,8 @@ class CrossEntropyLoss:
     """Mean over the batch of the negative log-probability of the target class.
 
     logits: Tensor (N, C) of raw scores; targets: integer class indices (N,), an ndarray
-    or a Tensor (cast to int). A target outside [0, C) raises ValueError.
+    or a Tensor (cast to int). A target outside [0, C), or targets of any shape other
+    than (N,), raise ValueError.
     Returns a Tensor of shape (), dtype = logits' dtype. Stable for logits of +-1000.
     """
 
@@ -54,7 +55,8 @@ class BinaryCrossEntropyLoss:
     """Mean binary cross-entropy of probabilities against targets in [0, 1].
 
     predictions: Tensor of probabilities, clipped to [EPS, 1 - EPS] before any log;
-    targets: Tensor or ndarray of the same shape. Returns a Tensor of shape (),
+    targets: Tensor or ndarray of the same shape (a different shape raises ValueError).
+    Returns a Tensor of shape (),
     dtype = predictions' dtype. Finite (and warning-free) at predictions of exactly 0 or 1.
     """
 

@@ -50,7 +50,7 @@ class DataLoader:
     With shuffle=True the order comes from `np.random.default_rng(seed)`, created once
     per DataLoader: the same seed gives the same sequence of epochs, and every epoch is a
     fresh permutation. With drop_last=True a final batch smaller than batch_size is
-    dropped.
+    dropped. Never use (or seed) NumPy's global random state, np.random.*.
     """
 
     def __init__(self, dataset, batch_size: int = 32, shuffle: bool = False,
@@ -68,7 +68,8 @@ class RandomHorizontalFlip:
     """Mirror an image left-right (its last axis) with probability p.
 
     Called on a Tensor of shape (..., H, W); returns a new Tensor of the same shape and
-    dtype. One coin per call, from `np.random.default_rng(seed)` created once.
+    dtype that shares no memory with x. One coin per call (for all channels), from
+    `np.random.default_rng(seed)` created once.
     """
 
     def __init__(self, p: float = 0.5, seed=None):
@@ -84,7 +85,8 @@ class RandomCrop:
     Called on a Tensor of shape (..., H, W); returns a new Tensor of shape
     (..., size, size) and the same dtype. Every window position inside the padded image
     is possible. A window larger than the padded image raises ValueError. One window per
-    call, from `np.random.default_rng(seed)` created once.
+    call (for all channels), from `np.random.default_rng(seed)` created once. The result
+    shares no memory with x.
     """
 
     def __init__(self, size: int, padding: int = 0, seed=None):
@@ -92,3 +94,18 @@ class RandomCrop:
 
     def __call__(self, x: Tensor) -> Tensor:
         raise NotImplementedError("kata 05_dataloader: write RandomCrop.__call__")
+
+
+class Compose:
+    """Chain transforms: `Compose([f, g])(x)` is `g(f(x))`, and `Compose([])(x)` is x.
+
+    `transforms` is a list or tuple of callables (these augmentations, functions,
+    lambdas); keep your own copy of it. A single transform instead of a list, or an item
+    that is not callable, raises TypeError in __init__ naming `transforms`.
+    """
+
+    def __init__(self, transforms):
+        raise NotImplementedError("kata 05_dataloader: write Compose.__init__")
+
+    def __call__(self, x):
+        raise NotImplementedError("kata 05_dataloader: write Compose.__call__")

@@ -105,3 +105,23 @@ class RandomCrop:
         top = self.rng.integers(0, h - s + 1)  # high is exclusive: every position possible
         left = self.rng.integers(0, w - s + 1)
         return Tensor(padded[..., top:top + s, left:left + s].copy())
+
+
+class Compose:
+    """Apply transforms one after another: Compose([f, g])(x) is g(f(x))."""
+
+    def __init__(self, transforms):
+        # Checked here, where the mistake is made, not at the first call.
+        if not isinstance(transforms, (list, tuple)):
+            raise TypeError(f"Compose(transforms): transforms must be a list or tuple of "
+                            f"callables, got a {type(transforms).__name__}")
+        for i, transform in enumerate(transforms):
+            if not callable(transform):
+                raise TypeError(f"Compose(transforms): transforms[{i}] = {transform!r} is "
+                                f"not callable")
+        self.transforms = tuple(transforms)  # our own copy: later edits of the list change nothing
+
+    def __call__(self, x):
+        for transform in self.transforms:
+            x = transform(x)
+        return x

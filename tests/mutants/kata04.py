@@ -51,7 +51,7 @@ MUTANTS = [
             raise ValueError(f"MSELoss""",
            new="""        if False:
             raise ValueError(f"MSELoss""",
-           expect=r"broadcast to \(N, N\)"),
+           expect=r"broadcast to \(3, 3\) and you averaged 9 mismatched differences"),
     Mutant(name="MSE leaks float64 from the targets", file="losses.py", test='test_losses_mse.py::test_mse_matches_numpy',
            old="""        t = _data(targets).astype(p.dtype, copy=False)
         if p.shape != t.shape:
@@ -59,7 +59,7 @@ MUTANTS = [
            new="""        t = _data(targets)
         if p.shape != t.shape:
             raise ValueError(f"MSELoss""",
-           expect=r"a float64 target promotes float32 predictions"),
+           expect=r"float64 leaked into the loss of float32 predictions"),
     Mutant(name="BCE without clipping", file="losses.py", test='test_losses_bce.py::test_bce_is_finite_at_predictions_of_exactly_0_and_1',
            old="p = np.clip(_data(predictions), EPS, 1 - EPS)",
            new="p = _data(predictions)",
@@ -103,4 +103,127 @@ MUTANTS = [
         diff = predictions.data - np.asarray(getattr(targets, "data", targets))
         return Tensor(np.mean(diff * diff).astype(predictions.data.dtype))""",
            expect=r"__call__ did not use the \(replaced\) MSELoss.forward"),
+    Mutant(name="MSE checks only the number of dimensions", file="losses.py", test='test_losses_mse.py::test_mse_rejects_different_shapes',
+           old="""        if p.shape != t.shape:
+            raise ValueError(f"MSELoss""",
+           new="""        if p.ndim != t.ndim:
+            raise ValueError(f"MSELoss""",
+           expect=r"shapes \(3, 1\) and \(1, 3\) broadcast to \(3, 3\) and you averaged"),
+    Mutant(name="MSE compares sizes, then flattens", file="losses.py", test='test_losses_mse.py::test_mse_rejects_different_shapes',
+           old="""        if p.shape != t.shape:
+            raise ValueError(f"MSELoss: predictions of shape {p.shape} and targets of shape "
+                             f"{t.shape} must have the same shape")
+        diff = p - t""",
+           new="""        if p.size != t.size:
+            raise ValueError(f"MSELoss: predictions of shape {p.shape} and targets of shape "
+                             f"{t.shape} must have the same shape")
+        diff = p.ravel() - t.ravel()""",
+           expect=r"you flattened or reshaped the targets to fit"),
+    Mutant(name="MSE casts the predictions to the targets' dtype", file="losses.py", test='test_losses_mse.py::test_mse_matches_numpy',
+           old="""        t = _data(targets).astype(p.dtype, copy=False)
+        if p.shape != t.shape:
+            raise ValueError(f"MSELoss""",
+           new="""        t = _data(targets)
+        p = p.astype(t.dtype) if np.issubdtype(t.dtype, np.floating) else p
+        if p.shape != t.shape:
+            raise ValueError(f"MSELoss""",
+           expect=r"float64 (leaked into the loss of float32|was lost)"),
+    Mutant(name="MSE casts only float64 targets (integer targets promote)", file="losses.py", test='test_losses_mse.py::test_mse_matches_numpy',
+           old="""        t = _data(targets).astype(p.dtype, copy=False)
+        if p.shape != t.shape:
+            raise ValueError(f"MSELoss""",
+           new="""        t = _data(targets)
+        t = t.astype(p.dtype) if t.dtype == np.float64 else t
+        if p.shape != t.shape:
+            raise ValueError(f"MSELoss""",
+           expect=r"int64\)(.|\n)*float64 leaked into the loss of float32 predictions"),
+    Mutant(name="MSE returns a Python float (float64 lost)", file="losses.py", test='test_losses_mse.py::test_mse_matches_numpy',
+           old="return Tensor(np.mean(diff * diff))",
+           new="return Tensor(float(np.mean(diff * diff)))",
+           expect=r"float64 was lost"),
+    Mutant(name="MSE rounds ndarray targets to float32", file="losses.py", test='test_losses_mse.py::test_mse_matches_numpy',
+           old="""        t = _data(targets).astype(p.dtype, copy=False)
+        if p.shape != t.shape:
+            raise ValueError(f"MSELoss""",
+           new="""        t = targets.data if isinstance(targets, Tensor) else np.asarray(targets, dtype=np.float32)
+        t = t.astype(p.dtype, copy=False)
+        if p.shape != t.shape:
+            raise ValueError(f"MSELoss""",
+           expect=r"you rounded the targets to float32"),
+    Mutant(name="MSE casts only ndarray and Tensor targets (NumPy scalars promote)", file="losses.py", test='test_losses_api.py::test_a_single_prediction_with_a_numpy_scalar_target[MSELoss]',
+           old="""        t = _data(targets).astype(p.dtype, copy=False)
+        if p.shape != t.shape:
+            raise ValueError(f"MSELoss""",
+           new="""        t = _data(targets)
+        if isinstance(targets, (np.ndarray, Tensor)):
+            t = t.astype(p.dtype)
+        if p.shape != t.shape:
+            raise ValueError(f"MSELoss""",
+           expect=r"np.float64 target\)(.|\n)*float64 leaked into the loss of float32 predictions"),
+    Mutant(name="cross-entropy without a targets shape check", file="losses.py", test='test_losses_cross_entropy.py::test_cross_entropy_rejects_targets_of_the_wrong_shape',
+           old="        if labels.shape != (n,):",
+           new="        if False:",
+           expect=r"broadcasts against arange\(N\)"),
+    Mutant(name="cross-entropy checks only that targets are 1-D", file="losses.py", test='test_losses_cross_entropy.py::test_cross_entropy_rejects_targets_of_the_wrong_shape',
+           old="        if labels.shape != (n,):",
+           new="        if labels.ndim != 1:",
+           expect=r"targets of shape \(1,\) with logits of shape \(3, 4\)(.|\n)*broadcasts against arange\(N\)"),
+    Mutant(name="cross-entropy through a float64 one-hot matrix", file="losses.py", test='test_losses_cross_entropy.py::test_cross_entropy_matches_numpy',
+           old="picked = logp[np.arange(n), labels]  # row n, column targets[n]",
+           new="picked = (np.eye(c)[labels] * logp).sum(axis=1)",
+           expect=r"float64 leaked into the loss of float32 logits(.|\n)*np.eye"),
+    Mutant(name="cross-entropy returns shape (1,)", file="losses.py", test='test_losses_cross_entropy.py::test_cross_entropy_matches_numpy',
+           old="return Tensor(-picked.mean())",
+           new="return Tensor(-picked.mean(keepdims=True))",
+           expect=r"has the wrong shape(.|\n)*got shape \(1,\), expected \(\)"),
+    Mutant(name="log_softmax takes the log of the softmax", file="losses.py", test='test_losses_log_softmax.py::test_log_softmax_is_stable_at_huge_logits',
+           old="""    log_sum_exp = np.log(np.exp(shifted).sum(axis=dim, keepdims=True))
+    return Tensor(shifted - log_sum_exp)""",
+           new="""    e = np.exp(shifted)
+    return Tensor(np.log(e / e.sum(axis=dim, keepdims=True)))""",
+           expect=r"a probability underflowed to 0 and you took its log"),
+    Mutant(name="log_softmax sums in float64 (float64 leak)", file="losses.py", test='test_losses_log_softmax.py::test_log_softmax_matches_numpy',
+           old="log_sum_exp = np.log(np.exp(shifted).sum(axis=dim, keepdims=True))",
+           new="log_sum_exp = np.log(np.exp(shifted).sum(axis=dim, keepdims=True, dtype=np.float64))",
+           expect=r"log_softmax\(x, dim\) has the wrong dtype(.|\n)*got float64, expected float32"),
+    Mutant(name="log_softmax off by one for negative dims", file="losses.py", test='test_losses_log_softmax.py::test_log_softmax_matches_numpy',
+           old="""    data = _data(x)
+    shifted""",
+           new="""    data = _data(x)
+    dim = dim + data.ndim - 1 if dim < 0 else dim
+    shifted""",
+           expect=r"this is log_softmax along axis 0, not along dim=-1"),
+    Mutant(name="BCE broadcasts mismatched shapes", file="losses.py", test='test_losses_bce.py::test_bce_rejects_different_shapes',
+           old="""        if p.shape != t.shape:
+            raise ValueError(f"BinaryCrossEntropyLoss""",
+           new="""        if False:
+            raise ValueError(f"BinaryCrossEntropyLoss""",
+           expect=r"broadcast to \(3, 3\) and you averaged 9 mismatched terms"),
+    Mutant(name="BCE clips only the lower bound", file="losses.py", test='test_losses_bce.py::test_bce_is_finite_at_predictions_of_exactly_0_and_1',
+           old="p = np.clip(_data(predictions), EPS, 1 - EPS)",
+           new="p = np.maximum(_data(predictions), EPS)",
+           expect=r"contains NaN or inf(.|\n)*log\(0\) is -inf: clip the predictions"),
+    Mutant(name="BCE adds EPS inside the logs instead of clipping", file="losses.py", test='test_losses_bce.py::test_bce_clips_near_0_and_1_at_exactly_1e_minus_7',
+           old="""        p = np.clip(_data(predictions), EPS, 1 - EPS)
+        t = _data(targets).astype(p.dtype, copy=False)
+        if p.shape != t.shape:
+            raise ValueError(f"BinaryCrossEntropyLoss: predictions of shape {p.shape} and "
+                             f"targets of shape {t.shape} must have the same shape")
+        per_element = t * np.log(p) + (1 - t) * np.log(1 - p)""",
+           new="""        p = _data(predictions)
+        t = _data(targets).astype(p.dtype, copy=False)
+        if p.shape != t.shape:
+            raise ValueError(f"BinaryCrossEntropyLoss: predictions of shape {p.shape} and "
+                             f"targets of shape {t.shape} must have the same shape")
+        per_element = t * np.log(p + EPS) + (1 - t) * np.log(1 - p + EPS)""",
+           expect=r"you added EPS inside the logs"),
+    Mutant(name="BCE casts only floating targets (integer targets promote)", file="losses.py", test='test_losses_bce.py::test_bce_matches_numpy',
+           old="""        t = _data(targets).astype(p.dtype, copy=False)
+        if p.shape != t.shape:
+            raise ValueError(f"BinaryCrossEntropyLoss""",
+           new="""        t = _data(targets)
+        t = t.astype(p.dtype) if np.issubdtype(t.dtype, np.floating) else t
+        if p.shape != t.shape:
+            raise ValueError(f"BinaryCrossEntropyLoss""",
+           expect=r"int64\)(.|\n)*float64 leaked into the loss of float32 predictions"),
 ]

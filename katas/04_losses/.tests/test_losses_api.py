@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import example, given, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 from pytest_tinytorch import checks
 from tinytorch.core.losses import (BinaryCrossEntropyLoss, CrossEntropyLoss, MSELoss,
                                    log_softmax)
 from tinytorch.core.tensor import Tensor
+
+from losses_kit import checked_loss
 
 F32 = np.float32
 LOSSES = (MSELoss, CrossEntropyLoss, BinaryCrossEntropyLoss)
@@ -62,15 +64,39 @@ def test_loss_call_goes_through_forward(cls, monkeypatch):
 @pytest.mark.parametrize("cls", LOSSES, ids=lambda c: c.__name__)
 def test_loss_does_not_change_its_inputs(cls):
     p, t = INPUTS[cls]
-    pt = Tensor(p.copy())
-    tt = Tensor(np.asarray(t).copy()) if cls is not CrossEntropyLoss else np.asarray(t).copy()
-    cls()(pt, tt)
-    pairs = (("predictions", p, pt.data), ("targets", t, getattr(tt, "data", tt)))
-    for name, before, after in pairs:
-        if not np.array_equal(after, before):
-            checks.fail(f"{cls.__name__} must not change its {name}.",
-                        f"{name} after the call: {checks.fmt(after)}",
-                        inputs={f"{name} (before)": before}, hint=STATELESS)
+    for form in ("Tensor", "ndarray"):
+        pt = Tensor(p.copy())
+        tt = Tensor(np.asarray(t).copy()) if form == "Tensor" else np.asarray(t).copy()
+        cls()(pt, tt)
+        pairs = (("predictions", p, pt.data), (f"targets (as a {form})", t, getattr(tt, "data", tt)))
+        for name, before, after in pairs:
+            if not np.array_equal(after, before):
+                checks.fail(f"{cls.__name__} must not change its {name}.",
+                            f"{name} after the call: {checks.fmt(after)}",
+                            inputs={f"{name} (before)": before}, hint=STATELESS)
+
+
+SCALARS = {"np.float64": np.float64, "np.float32": np.float32, "np.int64": np.int64,
+           "python float": float}
+
+
+@pytest.mark.parametrize("cls", (MSELoss, BinaryCrossEntropyLoss), ids=lambda c: c.__name__)
+@settings(max_examples=8)  # one number per example
+@given(p=st.floats(0.0625, 0.9375, width=32), value=st.sampled_from([0, 1]),
+       kind=st.sampled_from(list(SCALARS)), dtype=st.sampled_from([F32, np.float64]))
+@example(p=0.25, value=1, kind="np.float64", dtype=F32)
+@example(p=0.25, value=1, kind="np.int64", dtype=F32)
+@example(p=0.75, value=0, kind="np.float32", dtype=np.float64)
+def test_a_single_prediction_with_a_numpy_scalar_target(cls, p, value, kind, dtype):
+    pred = np.asarray(p, dtype=dtype)
+    target = SCALARS[kind](value)
+    call = f"{cls.__name__}()(a prediction of shape (), a {kind} target)"
+    inputs = {"predictions": pred, "targets": target}
+    out = checked_loss(cls()(Tensor(pred), target), call, pred, inputs, over="one element",
+                       first_name="predictions")
+    checks.check_array(out, np.asarray(oracle(cls, pred, np.asarray(value)), dtype=dtype), call,
+                       inputs=inputs, hint="a NumPy scalar target is one number, of another "
+                                           "dtype maybe: cast it like an array")
 
 
 @st.composite
@@ -79,6 +105,7 @@ def x_and_dim(draw):
     return x, draw(st.integers(-x.ndim, x.ndim - 1))
 
 
+@settings(max_examples=10)  # a simple property; the examples pin the bug classes
 @given(case=x_and_dim())
 @example(case=(LOGITS, -1))
 @example(case=(LOGITS, 0))

@@ -4,16 +4,15 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from hypothesis import example, given, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 from pytest_tinytorch import checks
 from tinytorch.core.losses import BinaryCrossEntropyLoss
 from tinytorch.core.tensor import Tensor
 
-from losses_kit import checked_loss
+from losses_kit import TARGET_FORMS, WATCH, as_form, attempt, checked_loss, target_values
 
 F32 = np.float32
-WATCH = {"over": "warn", "divide": "warn", "invalid": "warn", "under": "ignore"}
 EPS = 1e-7
 CLIP_HINT = ("log(0) is -inf: clip the predictions to [1e-7, 1 - 1e-7] (exactly these bounds) "
              "before taking any log")
@@ -28,7 +27,8 @@ def np_bce(p, t):
 
 
 def wrong_answers(p, t):
-    p = np.clip(np.asarray(p, np.float64), EPS, 1 - EPS)
+    p_raw = np.asarray(p, np.float64)
+    p = np.clip(p_raw, EPS, 1 - EPS)
     t = np.asarray(t, np.float64)
     terms = t * np.log(p) + (1 - t) * np.log(1 - p)
     swapped = t * np.log(1 - p) + (1 - t) * np.log(p)
@@ -38,18 +38,17 @@ def wrong_answers(p, t):
          "(1 - t) multiplies log(1 - p)"),
         (-np.sum(terms), "you summed over the elements: the loss is their MEAN"),
         (-np.mean(t * np.log(p)), "you dropped the (1 - t) log(1 - p) term"),
+        (-np.mean(t * np.log(p_raw + EPS) + (1 - t) * np.log(1 - p_raw + EPS)),
+         "you added EPS inside the logs: clip the predictions to [1e-7, 1 - 1e-7] instead "
+         "(np.clip), and use them as they are between the bounds"),
     ]
 
 
 def run(p, t, targets=None):
     out = BinaryCrossEntropyLoss()(Tensor(p), Tensor(t) if targets is None else targets)
-    return checked_loss(
-        out, "BinaryCrossEntropyLoss()(predictions, targets)", p, {"predictions": p, "targets": t},
-        over="every element", dtype_of="the predictions' dtype",
-        dtype_hint="the loss has the predictions' dtype: cast the targets to it (a float64 "
-                   "target or constant promotes float32 predictions to float64)")
-
-TARGET_FORMS = ["Tensor", "ndarray", "float64 ndarray"]
+    return checked_loss(out, "BinaryCrossEntropyLoss()(predictions, targets)", p,
+                        {"predictions": p, "targets": t if targets is None else targets},
+                        over="every element", first_name="predictions")
 
 
 @st.composite
@@ -61,11 +60,6 @@ def probs_and_targets(draw, dtype=F32, lo=1 / 128, hi=1 - 1 / 128):
     p = draw(checks.arrays(shape, dtype=dtype, lo=lo, hi=hi))
     t = draw(checks.arrays(shape, dtype=dtype, lo=0.0, hi=1.0))
     return p, t
-
-
-def as_form(t, form):
-    """The targets as a Tensor, a plain ndarray, or a float64 ndarray."""
-    return {"Tensor": Tensor(t), "ndarray": t, "float64 ndarray": t.astype(np.float64)}[form]
 
 
 @st.composite
@@ -95,19 +89,23 @@ def test_bce_comes_from_your_kata():
 @given(case=probs_and_targets(dtype=None), form=st.sampled_from(TARGET_FORMS))
 @example(case=(P, T), form="Tensor")
 @example(case=(P, T), form="float64 ndarray")
-@example(case=(P.astype(np.float64), T.astype(np.float64)), form="ndarray")
+@example(case=(P, T), form="int64 ndarray")
+@example(case=(P.astype(np.float64), T.astype(np.float64) / 3), form="float32 ndarray")
+@example(case=(P.astype(np.float64), T.astype(np.float64)), form="int64 ndarray")
 @example(case=(np.array([0.8, 0.3], F32), np.array([1.0, 1.0], F32)), form="Tensor")
 @example(case=(np.array([0.8, 0.3], F32), np.array([0.0, 0.0], F32)), form="Tensor")
 def test_bce_matches_numpy(case, form):
     p, t = case
     targets = as_form(t, form)
     out = run(p, t, targets=targets)
-    checks.check_array(out, np.asarray(np_bce(p, t), dtype=p.dtype),
+    seen = target_values(t, form)
+    checks.check_array(out, np.asarray(np_bce(p, seen), dtype=p.dtype),
                        f"BinaryCrossEntropyLoss()(predictions, targets as a {form})",
-                       inputs={"predictions": p, "targets": targets}, wrong=wrong_answers(p, t),
+                       inputs={"predictions": p, "targets": targets}, wrong=wrong_answers(p, seen),
                        hint=FORMULA_HINT)
 
 
+@settings(max_examples=10)  # a simple property; the examples pin the bug classes
 @given(case=saturated(dtype=np.float64))
 @example(case=(np.array([0.0, 1.0, 0.0, 1.0]), np.array([1.0, 0.0, 0.0, 1.0])))
 @example(case=(np.array([[0.0, 1.0]]), np.array([[0.5, 0.5]])))
@@ -128,6 +126,7 @@ def test_bce_is_finite_at_predictions_of_exactly_0_and_1(case):
                     hint=CLIP_HINT)
 
 
+@settings(max_examples=10)  # a simple property; the examples pin the bug classes
 @given(case=saturated(dtype=F32))
 @example(case=(np.array([0.0, 1.0, 0.0, 1.0], F32), np.array([1.0, 0.0, 0.0, 1.0], F32)))
 def test_bce_is_finite_at_predictions_of_exactly_0_and_1_in_float32(case):
@@ -164,12 +163,49 @@ def near_case(draw):
 @example(case=(np.array([1e-9, 1 - 1e-9]), np.array([1.0, 0.0])))
 @example(case=(np.array([1e-12, 0.5, 1 - 1e-12]), np.array([1.0, 1.0, 0.0])))
 @example(case=(np.array([5e-8, 1 - 5e-8]), np.array([0.7, 0.2])))
+@example(case=(np.array([1e-7, 1 - 1e-7, 2e-7, 1 - 2e-7]), np.array([0.0, 1.0, 0.25, 0.75])))
+@example(case=(np.array([0.0, 1.0, 1e-7, 1 - 1e-7]), np.array([1.0, 0.0, 1.0, 0.0])))
 def test_bce_clips_near_0_and_1_at_exactly_1e_minus_7(case):
     p, t = case
     out = run(p, t)
     checks.check_array(out, np_bce(p, t),
                        "BinaryCrossEntropyLoss near 0 and 1 must equal the formula with p "
-                       "clipped to [1e-7, 1 - 1e-7]", inputs={"predictions": p, "targets": t},
+                       "clipped to [1e-7, 1 - 1e-7]",
+                       inputs={"predictions (float64)": p.tolist(), "targets": t},
                        rtol=1e-7, atol=1e-9, wrong=wrong_answers(p, t),
                        hint="clip with exactly 1e-7 and 1 - 1e-7 (a smaller or larger epsilon, "
                             "or clipping only one side, changes these values)")
+
+
+@settings(max_examples=10)  # three kinds of mismatch, each pinned below
+@given(n=st.integers(2, 4), kind=st.sampled_from(["column and flat", "column and row", "longer"]),
+       flip=st.booleans())
+@example(n=3, kind="column and row", flip=False)
+@example(n=3, kind="column and flat", flip=True)
+def test_bce_rejects_different_shapes(n, kind, flip):
+    a = {"column and flat": (n, 1), "column and row": (n, 1), "longer": (n,)}[kind]
+    b = {"column and flat": (n,), "column and row": (1, n), "longer": (n + 1,)}[kind]
+    if flip:
+        a, b = b, a
+    p = np.linspace(0.1, 0.9, int(np.prod(a)), dtype=F32).reshape(a)
+    t = np.linspace(1.0, 0.0, int(np.prod(b)), dtype=F32).reshape(b)
+    inputs = {"predictions": p, "targets": t}
+    compare = "compare the shapes themselves and raise ValueError"
+    generic = f"shapes {a} and {b} differ: " + compare
+    out, err = attempt(BinaryCrossEntropyLoss(), Tensor(p), Tensor(t))
+    if isinstance(err, ValueError):
+        return
+    if err is not None:
+        checks.fail("BinaryCrossEntropyLoss must raise ValueError when the shapes differ.",
+                    f"it raised {type(err).__name__}: {err}", inputs=inputs, hint=generic)
+    hint = generic
+    got = np.asarray(getattr(out, "data", np.nan), dtype=np.float64)
+    try:
+        both = np.broadcast_shapes(a, b)
+        if got.size == 1 and np.isclose(float(got), np_bce(*np.broadcast_arrays(p, t)), rtol=1e-5):
+            hint = (f"shapes {a} and {b} broadcast to {both} and you averaged "
+                    f"{int(np.prod(both))} mismatched terms: " + compare)
+    except ValueError:
+        pass
+    checks.fail("BinaryCrossEntropyLoss must raise ValueError when the shapes differ.",
+                f"it returned {checks.fmt(out)} for shapes {a} and {b}", inputs=inputs, hint=hint)

@@ -4,15 +4,16 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from hypothesis import example, given, strategies as st
+from hypothesis import example, given, settings, strategies as st
 
 from pytest_tinytorch import checks
 from tinytorch.core.activations import Softmax
 from tinytorch.core.losses import log_softmax
 from tinytorch.core.tensor import Tensor
 
+from losses_kit import WATCH, huge_atol, nonfinite_hint, rounding_hint
+
 F32 = np.float32
-WATCH = {"over": "warn", "divide": "warn", "invalid": "warn", "under": "ignore"}
 STABLE_HINT = ("exp of a logit near 1000 overflows (and near -1000 underflows to 0, whose log "
                "is -inf): subtract the max along dim before exp, the log-sum-exp trick")
 AXIS_HINT = ("normalise along `dim` only: every slice along dim is one distribution, so "
@@ -110,6 +111,7 @@ def test_log_softmax_matches_numpy(case):
                        hint="log_softmax(x)_i = x_i - log(sum_j exp(x_j)), sums along dim")
 
 
+@settings(max_examples=10)  # a simple property; the examples pin the bug classes
 @given(case=x_and_dim())
 @example(case=(np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 7.0]], F32), 0))
 @example(case=(np.arange(24, dtype=F32).reshape(2, 3, 4) / 5, 1))
@@ -132,6 +134,7 @@ def shifted_case(draw):
     return x, dim, c
 
 
+@settings(max_examples=10)  # a simple property; the examples pin the bug classes
 @given(case=shifted_case())
 @example(case=(np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 7.0]]), 0, np.array([[10.0, -3.0, 7.0]])))
 @example(case=(np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 7.0]]), -1, np.array([[25.0], [-8.0]])))
@@ -151,14 +154,18 @@ def test_log_softmax_is_shift_invariant(case):
 @example(case=(np.array([[1000.0, 1000.0], [999.0, 1000.0]], F32), -1))
 @example(case=(np.array([[-1000.0, -1000.0, -999.0]], F32), -1))
 @example(case=(np.array([[1000.0, -1000.0], [-1000.0, 1000.0]], F32), 0))
+@example(case=(np.array([[1000.0, 999.0, 1000.0, 998.5]], F32), -1))
 def test_log_softmax_is_stable_at_huge_logits(case):
     x, dim = case
     with warnings.catch_warnings(record=True) as caught, np.errstate(**WATCH):
         warnings.simplefilter("always")
         out = run(x, dim)
-    checks.check_array(out, np_log_softmax(x, dim).astype(x.dtype),
+    expected = np_log_softmax(x, dim)
+    checks.check_array(out, expected.astype(x.dtype),
                        "log_softmax(x, dim) at logits of +-1000", inputs={"x": x, "dim": dim},
-                       wrong=wrong_answers(x, dim), hint=STABLE_HINT, nan_hint=STABLE_HINT)
+                       wrong=wrong_answers(x, dim), rtol=1e-5, atol=huge_atol(x),
+                       hint=rounding_hint(out, expected, x, STABLE_HINT),
+                       nan_hint=nonfinite_hint(out, expected, STABLE_HINT))
     bad = runtime_warnings(caught)
     if bad:
         checks.fail("log_softmax(x, dim) at logits of +-1000 must not warn.",
@@ -166,6 +173,7 @@ def test_log_softmax_is_stable_at_huge_logits(case):
                     hint=STABLE_HINT)
 
 
+@settings(max_examples=10)  # a simple property; the examples pin the bug classes
 @given(case=x_and_dim(dtype=np.float64, lo=-5.0, hi=5.0))
 @example(case=(np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 7.0]]), 0))
 @example(case=(np.arange(24, dtype=np.float64).reshape(2, 3, 4) / 5, 1))
