@@ -86,7 +86,10 @@ def fail(prop: str, detail: str = "", *, inputs: dict | None = None, hint: str =
         lines.extend("  " + line for line in detail.splitlines())
     if hint:
         lines.append(f"  hint: {hint}")
-    pytest.fail("\n".join(lines), pytrace=False)
+    try:
+        pytest.fail("\n".join(lines), pytrace=False)
+    except pytest.fail.Exception as failure:  # raised inside an `except`: no chained error
+        raise failure from None
 
 
 def _as_array(value: Any) -> np.ndarray | None:

@@ -272,3 +272,33 @@ def test_results_json_lists_every_test_with_kata_and_points(green01):
     assert res["katas"]["01_tensor"]["points"] == res["katas"]["01_tensor"]["max_points"] > 0
     assert all({"nodeid", "kata", "outcome", "duration", "message"} <= set(t) for t in res["tests"])
     assert isinstance(res["points"], int) and isinstance(res["max_points"], int)
+
+
+FAN_IN = """
+import tinytorch
+from tinytorch import Tensor
+x = Tensor(2.0, requires_grad=True)
+y = x * 3
+(y * 2 + y * 5).sum().backward()
+print(float(x.grad))
+"""
+
+
+def test_import_tinytorch_switches_autograd_on_once_kata_06_is_done(sandboxes, tmp_path):
+    """As in TinyTorch, a script needs no enable_autograd() call: `import tinytorch` makes
+    the call (quietly) once kata 06 is green, from the root and from a subfolder; the
+    grader's TINYTORCH_AUTOGRAD=off keeps it off."""
+    repo = copy_of(green_base(sandboxes, ["06_autograd"]), tmp_path / "repo")
+    env = {k: v for k, v in os.environ.items() if k != "TINYTORCH_AUTOGRAD"}
+    (repo / "scripts").mkdir()
+    (repo / "scripts" / "fan_in.py").write_text(FAN_IN)
+    # From a subfolder the learner's `pip install -e .` finds the package; PYTHONPATH stands in.
+    for cwd, argv, extra in ((repo, ["-c", FAN_IN], {}),
+                             (repo / "scripts", ["fan_in.py"], {"PYTHONPATH": str(repo)})):
+        proc = subprocess.run([sys.executable, *argv], cwd=cwd, env={**env, **extra},
+                              capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.split() == ["21.0"] and not proc.stderr, proc.stdout + proc.stderr
+    off = subprocess.run([sys.executable, "-c", FAN_IN], cwd=repo, capture_output=True, text=True,
+                         env={**env, "TINYTORCH_AUTOGRAD": "off"})
+    assert off.returncode != 0 and "backward" in off.stderr, off.stdout + off.stderr

@@ -6,6 +6,9 @@ Each wrapper runs the ORIGINAL forward (your earlier code, so values are unchang
 a gradient is needed, remembers how the output was made: a `Function` holding the inputs.
 `Tensor.backward()` then walks that graph from the output back to the leaves.
 
+Importing this module must patch nothing (no enable_autograd() call at module level):
+`import tinytorch` calls enable_autograd(quiet=True) once this kata is done.
+
 Read README.md first: it explains the mechanism, the conventions and the exact API.
 Every `raise NotImplementedError(...)` below is yours to replace. You may add helper
 functions of your own (a wrapper factory, a topological sort, ...).
@@ -123,10 +126,17 @@ class MatMul(Function):
 # ---------------------------------------------------------------------- shape
 
 class Reshape(Function):
-    """z = a.reshape(shape)"""
+    """z = a.reshape(shape), and z = a.view(shape)"""
 
     def backward(self, grad):
         raise NotImplementedError("kata 06_autograd: write Reshape.backward")
+
+
+class Contiguous(Function):
+    """z = a.contiguous(): same values, C-contiguous memory"""
+
+    def backward(self, grad):
+        raise NotImplementedError("kata 06_autograd: write Contiguous.backward")
 
 
 class Transpose(Function):
@@ -143,6 +153,14 @@ class GetItem(Function):
 
     def backward(self, grad):
         raise NotImplementedError("kata 06_autograd: write GetItem.backward")
+
+
+class MaskedFill(Function):
+    """z = a.masked_fill(mask, value): value where mask is true (the mask may broadcast to
+    a's shape; suggested attribute: mask); no gradient for value"""
+
+    def backward(self, grad):
+        raise NotImplementedError("kata 06_autograd: write MaskedFill.backward")
 
 
 # ---------------------------------------------------------------------- reductions
@@ -199,7 +217,8 @@ class GELUFn(Function):
 
 
 class SoftmaxFn(Function):
-    """s = softmax(x) along dim (the Softmax layer's .dim)"""
+    """s = softmax(x) along dim: the dim the call used (Softmax.forward(x, dim=None): the
+    layer's .dim unless the call gave one)"""
 
     def backward(self, grad):
         raise NotImplementedError("kata 06_autograd: write SoftmaxFn.backward")
@@ -255,12 +274,14 @@ def zero_grad(self: Tensor) -> None:
 
 # ====================================================================== enable
 
-def enable_autograd() -> None:
+def enable_autograd(quiet: bool = False) -> None:
     """Teach Tensor, the activations and the losses to record graphs. Idempotent.
 
-    Wraps Tensor's + - * / (and reverse forms), unary -, **, @ and matmul, reshape,
-    transpose, indexing, sum, mean, max; the `forward` of activations.Sigmoid, ReLU, Tanh,
-    GELU, Softmax and of losses.MSELoss, CrossEntropyLoss, BinaryCrossEntropyLoss; and
-    losses.log_softmax. Adds Tensor.backward and Tensor.zero_grad.
+    Wraps Tensor's + - * / (and reverse forms), unary -, **, @ and matmul, reshape, view,
+    contiguous, transpose, indexing, masked_fill, sum, mean, max; the `forward` of
+    activations.Sigmoid, ReLU, Tanh, GELU, Softmax and of losses.MSELoss,
+    CrossEntropyLoss, BinaryCrossEntropyLoss; and losses.log_softmax. Adds Tensor.backward,
+    Tensor.zero_grad and Tensor._grad_fn (None). Unless quiet, prints one line containing
+    "autograd enabled" at every call.
     """
     raise NotImplementedError("kata 06_autograd: write enable_autograd")

@@ -5,6 +5,9 @@ Tensor operations, the activation and loss `forward` methods and `losses.log_sof
 Each wrapper runs the ORIGINAL forward (your earlier code, so values are unchanged) and, if
 a gradient is needed, remembers how the output was made: a `Function` holding the inputs.
 `Tensor.backward()` then walks that graph from the output back to the leaves.
+
+Importing this module patches nothing: `enable_autograd()` does, and `import tinytorch`
+calls it (quietly) once this kata is done.
 """
 from __future__ import annotations
 
@@ -59,7 +62,7 @@ def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
     if stretched:  # (2) axes of size 1 that broadcasting stretched
         grad = grad.sum(axis=stretched, keepdims=True)
-    return grad.reshape(shape)
+    return grad
 
 
 def _axes(axis, ndim: int) -> tuple:
@@ -182,10 +185,17 @@ class MatMul(Function):
 # ---------------------------------------------------------------------- shape
 
 class Reshape(Function):
-    """z = a.reshape(shape)               da = g.reshape(a.shape)"""
+    """z = a.reshape(shape) or a.view(shape)   da = g.reshape(a.shape)"""
 
     def backward(self, grad):
         return (np.reshape(grad, self.inputs[0].shape),)
+
+
+class Contiguous(Function):
+    """z = a.contiguous()                 da = g (same values, only the memory layout changed)"""
+
+    def backward(self, grad):
+        return (grad,)
 
 
 class Transpose(Function):
@@ -210,6 +220,17 @@ class GetItem(Function):
         full = np.zeros(a.shape, dtype=np.result_type(a.dtype, np.asarray(grad).dtype))
         np.add.at(full, self.key, grad)
         return (full,)
+
+
+class MaskedFill(Function):
+    """z = a.masked_fill(mask, value)     da = g where mask is false, 0 where it is true
+
+    `mask` (an attribute) is already a bool array of a's shape; the fill value is a
+    number and gets no gradient.
+    """
+
+    def backward(self, grad):
+        return (np.where(self.mask, 0, grad),)
 
 
 # ---------------------------------------------------------------------- reductions
@@ -286,7 +307,8 @@ class GELUFn(Function):
 
 
 class SoftmaxFn(Function):
-    """s = softmax(x, dim)                dx = s * (g - sum(g * s, dim))"""
+    """s = softmax(x, dim)                dx = s * (g - sum(g * s, dim))
+    (dim: the one the call used, the layer's .dim unless forward was given one)"""
 
     def backward(self, grad):
         s = self.out
@@ -400,8 +422,7 @@ def _reduction(fn_class):
 
 def _activation(fn_class):
     def record(out, layer, x):
-        return _record(out, fn_class, (x,), out=getattr(out, "data", None),
-                       dim=getattr(layer, "dim", -1))
+        return _record(out, fn_class, (x,), out=getattr(out, "data", None))
     return record
 
 
@@ -500,23 +521,40 @@ _TENSOR_BINARY = {
 }
 
 
-def enable_autograd() -> None:
-    """Teach Tensor, the activations and the losses to record graphs. Idempotent."""
+def _record_masked_fill(out, self, mask, value):
+    hidden = np.asarray(mask.data if isinstance(mask, Tensor) else mask) != 0
+    return _record(out, MaskedFill, (self,), mask=np.broadcast_to(hidden, self.shape))
+
+
+def _record_softmax(out, layer, x, dim=None):
+    used = layer.dim if dim is None else dim  # a dim given to the call wins for that call
+    return _record(out, SoftmaxFn, (x,), out=getattr(out, "data", None), dim=used)
+
+
+def enable_autograd(quiet: bool = False) -> None:
+    """Teach Tensor, the activations and the losses to record graphs. Idempotent.
+
+    Unless `quiet`, say so on standard output (every call, whether or not anything was
+    left to wrap).
+    """
     for name, (fn_class, reverse) in _TENSOR_BINARY.items():
         _patch(Tensor, name, _binary(fn_class, reverse))
     _patch(Tensor, "__neg__", lambda out, self: _record(out, Neg, (self,)))
     _patch(Tensor, "__pow__", lambda out, self, exponent: _record(
         out, Pow, (self,), exponent=getattr(exponent, "data", exponent)))
     _patch(Tensor, "reshape", lambda out, self, *shape: _record(out, Reshape, (self,)))
+    _patch(Tensor, "view", lambda out, self, *shape: _record(out, Reshape, (self,)))
+    _patch(Tensor, "contiguous", lambda out, self: _record(out, Contiguous, (self,)))
+    _patch(Tensor, "masked_fill", _record_masked_fill)
     _patch(Tensor, "transpose", _record_transpose)
     _patch(Tensor, "__getitem__", _record_getitem)
     for name, fn_class in (("sum", Sum), ("mean", Mean), ("max", Max)):
         _patch(Tensor, name, _reduction(fn_class))
 
     for cls, fn_class in ((activations.Sigmoid, SigmoidFn), (activations.ReLU, ReLUFn),
-                          (activations.Tanh, TanhFn), (activations.GELU, GELUFn),
-                          (activations.Softmax, SoftmaxFn)):
+                          (activations.Tanh, TanhFn), (activations.GELU, GELUFn)):
         _patch(cls, "forward", _activation(fn_class))
+    _patch(activations.Softmax, "forward", _record_softmax)
     for cls, fn_class in ((losses.MSELoss, MSEFn), (losses.CrossEntropyLoss, CrossEntropyFn),
                           (losses.BinaryCrossEntropyLoss, BinaryCrossEntropyFn)):
         _patch(cls, "forward", _loss(fn_class))
@@ -525,3 +563,6 @@ def enable_autograd() -> None:
     Tensor._grad_fn = None  # leaves and constants: made by no recorded op
     Tensor.backward = backward
     Tensor.zero_grad = zero_grad
+    if not quiet:
+        print("autograd enabled: operations on tensors that require grad are recorded; "
+              "call .backward() on a result")
