@@ -1,8 +1,9 @@
 """Kata 07: optimizers, the rules that turn gradients into better parameters.
 
 Read README.md in this folder first: it gives the exact update equations.
-Every parameter is a Tensor; its gradient `p.grad` is an np.ndarray of p's shape and
-dtype, or None. Update parameters in place on `p.data`.
+Every parameter is a Tensor; its gradient `p.grad` is None, an np.ndarray of p's shape
+and dtype, or a Tensor holding one (read its `.data`). Update parameters in place on
+`p.data`.
 """
 from __future__ import annotations
 
@@ -26,6 +27,14 @@ class Optimizer:
         """Update every parameter that has a gradient. Subclasses implement this."""
         raise NotImplementedError("kata 07_optimizers: write Optimizer.step in each subclass")
 
+    def state_dict(self) -> dict:
+        """A flat dict of NumPy arrays (copies) and Python numbers. Subclasses implement it."""
+        raise NotImplementedError("kata 07_optimizers: write state_dict in each subclass")
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore a state_dict() (also as np.load returns it). Subclasses implement it."""
+        raise NotImplementedError("kata 07_optimizers: write load_state_dict in each subclass")
+
 
 class SGD(Optimizer):
     """Stochastic gradient descent with optional momentum and L2 weight decay.
@@ -43,6 +52,28 @@ class SGD(Optimizer):
     def step(self) -> None:
         """One update of every parameter whose grad is not None, in place."""
         raise NotImplementedError("kata 07_optimizers: write SGD.step")
+
+    def has_momentum(self) -> bool:
+        """True when momentum > 0."""
+        raise NotImplementedError("kata 07_optimizers: write SGD.has_momentum")
+
+    def get_momentum_state(self):
+        """None without momentum; else one entry per parameter: a copy of its velocity, or
+        None if it was not updated yet."""
+        raise NotImplementedError("kata 07_optimizers: write SGD.get_momentum_state")
+
+    def set_momentum_state(self, state) -> None:
+        """The inverse of get_momentum_state (None forgets every velocity); a list of the
+        wrong length raises ValueError and changes nothing."""
+        raise NotImplementedError("kata 07_optimizers: write SGD.set_momentum_state")
+
+    def state_dict(self) -> dict:
+        """lr, momentum, weight_decay and velocity_i for each parameter with a velocity."""
+        raise NotImplementedError("kata 07_optimizers: write SGD.state_dict")
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore a state_dict(), numbers possibly as 0-d arrays; validate before assigning."""
+        raise NotImplementedError("kata 07_optimizers: write SGD.load_state_dict")
 
 
 class Adam(Optimizer):
@@ -63,6 +94,14 @@ class Adam(Optimizer):
     def step(self) -> None:
         """One Adam update of every parameter whose grad is not None, in place."""
         raise NotImplementedError("kata 07_optimizers: write Adam.step")
+
+    def state_dict(self) -> dict:
+        """lr, beta1, beta2, eps, weight_decay, and m_i, v_i, t_i for each started parameter."""
+        raise NotImplementedError("kata 07_optimizers: write Adam.state_dict")
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore a state_dict(), numbers possibly as 0-d arrays; validate before assigning."""
+        raise NotImplementedError("kata 07_optimizers: write Adam.load_state_dict")
 
 
 class AdamW(Adam):

@@ -2,17 +2,58 @@
 
 Each optimizer walks its parameters, skips those without a gradient, and writes the new
 values into `p.data` in place. State (momentum, Adam's moments and step count) is kept per
-parameter, in lists indexed by the parameter's position in `self.params`.
+parameter, in lists indexed by the parameter's position in `self.params`, and can be
+exported with `state_dict()` (arrays and numbers only) and restored with
+`load_state_dict()`.
 """
 from __future__ import annotations
+
+import re
 
 import numpy as np
 
 from tinytorch.core.tensor import Tensor  # noqa: F401  (the type of every parameter)
 
 
+def _grad(p) -> np.ndarray:
+    """p.grad as an array of p's dtype (a Tensor-valued grad is unwrapped)."""
+    g = p.grad.data if isinstance(p.grad, Tensor) else p.grad
+    return np.asarray(g, dtype=p.data.dtype)
+
+
+def _number(value, kind=float):
+    """A Python number from a number, a NumPy scalar or a 0-d array (np.load gives those)."""
+    return kind(np.asarray(value).item())
+
+
+_PER_PARAM = re.compile(r"([a-z]+)_(\d+)")
+
+
+def _per_param_arrays(state: dict, names: tuple, params: list) -> dict:
+    """{(name, i): array} for the per-parameter entries of `state`, validated and copied
+    in the parameter's dtype before anything is assigned."""
+    found = {}
+    for key, value in state.items():
+        match = _PER_PARAM.fullmatch(key)
+        if match is None or match.group(1) not in names:
+            continue
+        i = int(match.group(2))
+        if i >= len(params):
+            raise ValueError(f"state entry {key!r}: this optimizer has only {len(params)} "
+                             f"parameters")
+        if match.group(1) == "t":
+            found[key] = _number(value, int)
+            continue
+        array = np.asarray(value)
+        if array.shape != params[i].data.shape:
+            raise ValueError(f"state entry {key!r} has shape {array.shape}, its parameter "
+                             f"has shape {params[i].data.shape}")
+        found[key] = np.array(array, dtype=params[i].data.dtype)  # a copy
+    return found
+
+
 class Optimizer:
-    """Base class: holds the parameters; subclasses define `step()`."""
+    """Base class: holds the parameters; subclasses define `step()` and the state."""
 
     def __init__(self, params):
         self.params = list(params)  # a generator would be used up after one pass
@@ -23,6 +64,12 @@ class Optimizer:
 
     def step(self) -> None:
         raise NotImplementedError("Optimizer subclasses define step()")
+
+    def state_dict(self) -> dict:
+        raise NotImplementedError("Optimizer subclasses define state_dict()")
+
+    def load_state_dict(self, state: dict) -> None:
+        raise NotImplementedError("Optimizer subclasses define load_state_dict()")
 
 
 class SGD(Optimizer):
@@ -45,7 +92,7 @@ class SGD(Optimizer):
         for i, p in enumerate(self.params):
             if p.grad is None:
                 continue
-            g = p.grad
+            g = _grad(p)
             if self.weight_decay != 0:
                 g = g + self.weight_decay * p.data
             if self.momentum != 0:
@@ -54,6 +101,40 @@ class SGD(Optimizer):
                 self.velocity[i] = self.momentum * self.velocity[i] + g
                 g = self.velocity[i]
             p.data -= self.lr * g
+
+    def has_momentum(self) -> bool:
+        return self.momentum > 0
+
+    def get_momentum_state(self):
+        if not self.has_momentum():
+            return None
+        return [None if v is None else v.copy() for v in self.velocity]
+
+    def set_momentum_state(self, state) -> None:
+        if state is None:
+            self.velocity = [None] * len(self.params)
+            return
+        state = list(state)
+        if len(state) != len(self.params):
+            raise ValueError(f"set_momentum_state: got {len(state)} velocities for "
+                             f"{len(self.params)} parameters")
+        self.velocity = [None if v is None else np.array(v, dtype=p.data.dtype)
+                         for v, p in zip(state, self.params)]
+
+    def state_dict(self) -> dict:
+        state = {"lr": float(self.lr), "momentum": float(self.momentum),
+                 "weight_decay": float(self.weight_decay)}
+        for i, v in enumerate(self.velocity):
+            if v is not None:
+                state[f"velocity_{i}"] = v.copy()
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        arrays = _per_param_arrays(state, ("velocity",), self.params)
+        lr, momentum = _number(state["lr"]), _number(state["momentum"])
+        weight_decay = _number(state["weight_decay"])
+        self.lr, self.momentum, self.weight_decay = lr, momentum, weight_decay
+        self.velocity = [arrays.get(f"velocity_{i}") for i in range(len(self.params))]
 
 
 class Adam(Optimizer):
@@ -85,7 +166,7 @@ class Adam(Optimizer):
         for i, p in enumerate(self.params):
             if p.grad is None:
                 continue
-            g = p.grad
+            g = _grad(p)
             if self.weight_decay != 0:
                 if self.decoupled:
                     p.data -= self.lr * self.weight_decay * p.data
@@ -101,6 +182,30 @@ class Adam(Optimizer):
             m_hat = self.m[i] / (1 - beta1 ** t)
             v_hat = self.v[i] / (1 - beta2 ** t)
             p.data -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps)
+
+    def state_dict(self) -> dict:
+        b1, b2 = self.betas
+        state = {"lr": float(self.lr), "beta1": float(b1), "beta2": float(b2),
+                 "eps": float(self.eps), "weight_decay": float(self.weight_decay)}
+        for i, (m, v, t) in enumerate(zip(self.m, self.v, self.t)):
+            if m is not None:
+                state[f"m_{i}"], state[f"v_{i}"], state[f"t_{i}"] = m.copy(), v.copy(), int(t)
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        arrays = _per_param_arrays(state, ("m", "v", "t"), self.params)
+        n = len(self.params)
+        started = {i for i in range(n) if f"m_{i}" in arrays or f"t_{i}" in arrays}
+        for i in started:
+            missing = [k for k in (f"m_{i}", f"v_{i}", f"t_{i}") if k not in arrays]
+            if missing:
+                raise ValueError(f"state of parameter {i} is incomplete: no {missing}")
+        hyper = [_number(state[k]) for k in ("lr", "beta1", "beta2", "eps", "weight_decay")]
+        self.lr, beta1, beta2, self.eps, self.weight_decay = hyper
+        self.betas = (beta1, beta2)
+        self.m = [arrays.get(f"m_{i}") for i in range(n)]
+        self.v = [arrays.get(f"v_{i}") for i in range(n)]
+        self.t = [arrays.get(f"t_{i}", 0) for i in range(n)]
 
 
 class AdamW(Adam):

@@ -2,8 +2,9 @@
 
 clip_grad_norm  - rescale all gradients together when their global L2 norm is too large
 CosineSchedule  - a learning rate that decays from max_lr to min_lr along half a cosine
-Trainer         - train_epoch / evaluate around a model, an optimizer and a loss
-save_checkpoint / load_checkpoint - parameters to and from an .npz file, safely
+Trainer         - train_epoch (with gradient accumulation) / evaluate, history, checkpoints
+save_checkpoint / load_checkpoint - parameters, optimizer and scheduler state and extras
+                  to and from an .npz file, safely (atomic writes, no pickle)
 """
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from tinytorch.core.autograd import no_grad
 from tinytorch.core.tensor import Tensor
 
 CLIP_EPS = 1e-6  # clip_grad_norm divides by (norm + CLIP_EPS)
+PARTS = ("optimizer.", "scheduler.", "extra.")  # key prefixes of a checkpoint besides param_i
+TRAINER_EXTRA = ("epoch", "step", "train_loss", "eval_loss", "learning_rates")
 
 
 def _grad_array(p) -> np.ndarray:
@@ -25,7 +28,7 @@ def _grad_array(p) -> np.ndarray:
     return g.data if isinstance(g, Tensor) else np.asarray(g)
 
 
-def clip_grad_norm(params, max_norm: float) -> float:
+def clip_grad_norm(params, max_norm: float = 1.0) -> float:
     """Scale every gradient by max_norm / (norm + 1e-6) when the global norm exceeds max_norm.
 
     norm = sqrt(sum over all parameters of sum(grad ** 2)), over parameters whose grad is
@@ -43,13 +46,18 @@ def clip_grad_norm(params, max_norm: float) -> float:
     return total
 
 
+def _number(value, kind=float):
+    """A Python number from a number, a NumPy scalar or a 0-d array (np.load gives those)."""
+    return kind(np.asarray(value).item())
+
+
 class CosineSchedule:
     """lr(epoch) = min_lr + 0.5 * (max_lr - min_lr) * (1 + cos(pi * epoch / total_epochs)).
 
     epoch is clipped to [0, total_epochs]: max_lr at the start, min_lr from the end on.
     """
 
-    def __init__(self, max_lr: float, min_lr: float, total_epochs: int):
+    def __init__(self, max_lr: float = 0.1, min_lr: float = 0.01, total_epochs: int = 100):
         self.max_lr = float(max_lr)
         self.min_lr = float(min_lr)
         self.total_epochs = total_epochs
@@ -62,10 +70,26 @@ class CosineSchedule:
     def __call__(self, epoch) -> float:
         return self.get_lr(epoch)
 
+    def state_dict(self) -> dict:
+        return {"max_lr": self.max_lr, "min_lr": self.min_lr, "total_epochs": self.total_epochs}
 
-def _targets(y) -> np.ndarray:
-    """Class indices as an int array (a TensorDataset hands labels back as float32)."""
-    return np.asarray(y.data if isinstance(y, Tensor) else y).astype(np.int64)
+    def load_state_dict(self, state: dict) -> None:
+        max_lr, min_lr = _number(state["max_lr"]), _number(state["min_lr"])
+        total_epochs = _number(state["total_epochs"], int)
+        self.max_lr, self.min_lr, self.total_epochs = max_lr, min_lr, total_epochs
+
+
+def _labels(y) -> np.ndarray:
+    """Class labels as a flat int array: (B,) or (B, 1) targets, possibly float32."""
+    return np.asarray(y.data if isinstance(y, Tensor) else y).reshape(-1).astype(np.int64)
+
+
+def _predicted(out) -> np.ndarray:
+    """Predicted classes, shape (B,): argmax over C > 1 classes, else output >= 0.5."""
+    z = np.asarray(out.data if isinstance(out, Tensor) else out)
+    if z.ndim >= 2 and z.shape[-1] > 1:
+        return np.argmax(z, axis=-1).reshape(-1)
+    return (z.reshape(-1) >= 0.5).astype(np.int64)  # one column: P(class 1)
 
 
 class Trainer:
@@ -76,29 +100,48 @@ class Trainer:
         self.scheduler = scheduler
         self.grad_clip_norm = grad_clip_norm
         self.epoch = 0
+        self.step = 0  # optimizer steps taken
+        self.history = {"train_loss": [], "eval_loss": [], "learning_rates": []}
 
-    def train_epoch(self, loader) -> float:
+    def _update(self, batches: int) -> None:
+        """One optimizer step on the mean of the gradients of `batches` accumulated batches."""
+        if batches > 1:
+            for p in self.model.parameters():
+                if p.grad is not None:
+                    p.grad = _grad_array(p) / batches
+        if self.grad_clip_norm is not None:
+            clip_grad_norm(self.model.parameters(), self.grad_clip_norm)
+        self.optimizer.step()
+        self.step += 1
+
+    def train_epoch(self, loader, accumulation_steps: int = 1) -> float:
         """One pass over `loader`; returns the mean of the per-batch losses."""
         if self.scheduler is not None:
             self.optimizer.lr = self.scheduler(self.epoch)
         self.model.train()
-        losses = []
+        losses, in_group = [], 0
         for x, y in loader:
-            self.optimizer.zero_grad()
+            if in_group == 0:
+                self.optimizer.zero_grad()
             loss = self.loss_fn(self.model(x), y)
-            loss.backward()
-            if self.grad_clip_norm is not None:
-                clip_grad_norm(self.model.parameters(), self.grad_clip_norm)
-            self.optimizer.step()
+            loss.backward()  # adds to .grad: the group's gradients accumulate
             losses.append(float(loss.data))
+            in_group += 1
+            if in_group == accumulation_steps:
+                self._update(in_group)
+                in_group = 0
+        if in_group:  # a shorter last group still takes its step
+            self._update(in_group)
+        mean = float(np.mean(losses))
+        self.history["train_loss"].append(mean)
+        self.history["learning_rates"].append(float(self.optimizer.lr))
         self.epoch += 1
-        return float(np.mean(losses))
+        return mean
 
     def evaluate(self, loader) -> tuple[float, float]:
-        """(mean per-batch loss, accuracy) in eval mode without recording a graph.
+        """(mean per-batch loss, accuracy over all samples) in eval mode, without a graph.
 
-        Accuracy is the fraction of all samples whose argmax over the last axis of the
-        model output equals the integer target. The model's previous mode is restored.
+        The model's previous mode is restored, also when a batch raises.
         """
         was_training = self.model.training
         self.model.eval()
@@ -108,34 +151,54 @@ class Trainer:
                 for x, y in loader:
                     out = self.model(x)
                     losses.append(float(self.loss_fn(out, y).data))
-                    labels = _targets(y)
-                    correct += int(np.sum(np.argmax(out.data, axis=-1) == labels))
+                    labels = _labels(y)
+                    correct += int(np.sum(_predicted(out) == labels))
                     total += labels.size
         finally:
             if was_training:
                 self.model.train()
-        return float(np.mean(losses)), correct / total
+        loss = float(np.mean(losses))
+        self.history["eval_loss"].append(loss)
+        return loss, correct / total
+
+    def _stateful_scheduler(self):
+        return self.scheduler if hasattr(self.scheduler, "state_dict") else None
 
     def save_checkpoint(self, path) -> None:
-        save_checkpoint(self.model, path)
+        extra = {"epoch": self.epoch, "step": self.step}
+        extra.update({k: np.asarray(v, dtype=np.float64) for k, v in self.history.items()})
+        save_checkpoint(self.model, path, optimizer=self.optimizer,
+                        scheduler=self._stateful_scheduler(), extra=extra)
 
     def load_checkpoint(self, path) -> None:
-        load_checkpoint(self.model, path)
+        arrays = _read(path)
+        missing = [k for k in TRAINER_EXTRA if "extra." + k not in arrays]
+        if missing:
+            raise ValueError(f"{path} is not a Trainer checkpoint: no {missing}")
+        extra = _load(self.model, arrays, path, self.optimizer, self._stateful_scheduler())
+        self.epoch, self.step = _number(extra["epoch"], int), _number(extra["step"], int)
+        self.history = {k: [float(v) for v in np.asarray(extra[k]).reshape(-1)]
+                        for k in ("train_loss", "eval_loss", "learning_rates")}
 
 
-def _key(i: int) -> str:
-    return f"param_{i}"
-
-
-def save_checkpoint(model, path) -> None:
-    """Write model.parameters() to `path` as an .npz (keys param_0, param_1, ...).
+def save_checkpoint(model, path, optimizer=None, scheduler=None, extra=None) -> None:
+    """Write the parameters (param_0, param_1, ...), the optimizer's and the scheduler's
+    state (optimizer.<key>, scheduler.<key>) and `extra` (extra.<key>) to `path` as .npz.
 
     Written to a temporary file in the same folder, then moved over `path` with
     os.replace, so a crash mid-write never leaves a half-written checkpoint behind.
     """
     path = os.fspath(path)
-    arrays = {_key(i): p.data for i, p in enumerate(model.parameters())}
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=".tmp")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(f"cannot save the checkpoint {path}: the folder {folder} "
+                                f"does not exist")
+    arrays = {f"param_{i}": p.data for i, p in enumerate(model.parameters())}
+    for prefix, part in (("optimizer.", optimizer), ("scheduler.", scheduler)):
+        if part is not None:
+            arrays.update({prefix + k: v for k, v in part.state_dict().items()})
+    arrays.update({"extra." + k: v for k, v in (extra or {}).items()})
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".checkpoint-", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             np.savez(f, **arrays)
@@ -146,12 +209,8 @@ def save_checkpoint(model, path) -> None:
         raise
 
 
-def load_checkpoint(model, path) -> None:
-    """Load parameters saved by save_checkpoint into `model`, in place.
-
-    Everything is validated before the first assignment, so a failed load leaves the
-    model exactly as it was. Each parameter keeps its Tensor object and its dtype.
-    """
+def _read(path) -> dict:
+    """Every array of a checkpoint file, its keys checked; the documented errors otherwise."""
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise FileNotFoundError(f"no checkpoint at {path}")
@@ -160,17 +219,52 @@ def load_checkpoint(model, path) -> None:
             arrays = {name: npz[name] for name in npz.files}
     except Exception as exc:  # truncated zip, not a zip, a bad member...
         raise ValueError(f"{path} is not a valid checkpoint ({exc})") from exc
-    n = len(arrays)
-    if set(arrays) != {_key(i) for i in range(n)}:
-        raise ValueError(f"{path} is not a valid checkpoint: expected keys param_0.."
-                         f"param_{n - 1}, got {sorted(arrays)}")
+    params = [k for k in arrays if not k.startswith(PARTS)]
+    if set(params) != {f"param_{i}" for i in range(len(params))}:
+        raise ValueError(f"{path} is not a valid checkpoint: expected keys param_0.. and "
+                         f"optimizer./scheduler./extra. entries, got {sorted(arrays)}")
+    return arrays
+
+
+def _part(arrays: dict, prefix: str) -> dict:
+    return {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+
+
+def _load(model, arrays: dict, path, optimizer=None, scheduler=None) -> dict:
+    """Validate everything, then assign; returns the extra entries."""
     params = model.parameters()
+    n = sum(1 for k in arrays if not k.startswith(PARTS))
     if n != len(params):
         raise ValueError(f"checkpoint {path} holds {n} parameters, the model has {len(params)}")
     for i, p in enumerate(params):
-        saved = arrays[_key(i)]
+        saved = arrays[f"param_{i}"]
         if saved.shape != p.data.shape:
             raise ValueError(f"parameter {i}: checkpoint shape {saved.shape} does not match "
                              f"model shape {p.data.shape}")
+    states = []
+    for name, part in (("optimizer", optimizer), ("scheduler", scheduler)):
+        if part is not None:
+            state = _part(arrays, name + ".")
+            if not state:
+                raise ValueError(f"checkpoint {path} holds no {name} state")
+            states.append((part, state, part.state_dict()))
+    try:  # each load_state_dict validates before assigning; roll back the earlier ones
+        for part, state, _ in states:
+            part.load_state_dict(state)
+    except BaseException:
+        for part, _, before in states:
+            part.load_state_dict(before)
+        raise
     for i, p in enumerate(params):
-        p.data = arrays[_key(i)].astype(p.data.dtype)
+        p.data = arrays[f"param_{i}"].astype(p.data.dtype)
+    return _part(arrays, "extra.")
+
+
+def load_checkpoint(model, path, optimizer=None, scheduler=None) -> dict:
+    """Load a checkpoint written by save_checkpoint into `model` (and, when given, the state
+    of `optimizer` and `scheduler`), in place; returns its extra entries.
+
+    Everything is validated before the first assignment, so a failed load leaves every
+    object exactly as it was. Each parameter keeps its Tensor object and its dtype.
+    """
+    return _load(model, _read(path), os.fspath(path), optimizer, scheduler)

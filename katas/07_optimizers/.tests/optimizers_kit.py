@@ -61,3 +61,16 @@ def run_and_check(opt, p, grads, expected, wrong, *, hints, label, inputs, lrs=N
         check_param(p, expected[i], what=f"{label}: the parameter after step {i + 1}",
                     inputs=inputs, wrong=[(w[i], hints[n]) for n, w in wrong.items()],
                     hint=hint, nan_hint=nan_hint)
+
+
+def raised(fn):
+    """The exception that fn() raises, or None; the stub's NotImplementedError propagates
+    (the plugin reports it as 'not started'). Callers fail outside the except block, so the
+    message shows the property, not a chain of tracebacks."""
+    try:
+        fn()
+    except NotImplementedError:
+        raise
+    except Exception as exc:  # noqa: BLE001  (any crash in learner code is a verdict)
+        return exc
+    return None

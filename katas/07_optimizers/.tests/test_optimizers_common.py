@@ -13,7 +13,7 @@ from pytest_tinytorch import checks
 from tinytorch.core.optimizers import SGD, Adam, AdamW, Optimizer
 from tinytorch.core.tensor import Tensor
 
-from optimizers_kit import G3, P0, problems
+from optimizers_kit import G3, P0, problems, raised
 
 # Every optimizer with every feature on (momentum, weight decay), so each state is exercised.
 MAKERS = {
@@ -38,8 +38,14 @@ def test_optimizer_comes_from_your_kata():
 def test_params_is_a_list_of_the_given_tensors(name):
     a = Tensor(np.ones((2, 3), dtype=np.float32), requires_grad=True)
     b = Tensor(np.zeros(3, dtype=np.float32), requires_grad=True)
-    opt = MAKERS[name](iter([a, b]))  # any iterable, e.g. a generator of parameters
-    params = getattr(opt, "params", None)
+    made = []
+    exc = raised(lambda: made.append(MAKERS[name](iter([a, b]))))  # e.g. a generator
+    if exc is not None:
+        checks.fail(f"{name}(params) must accept any iterable of Tensors (here a generator).",
+                    f"it raised {type(exc).__name__}: {exc}",
+                    hint="store list(params) in self.params: a generator has no len() and "
+                         "is used up after one pass")
+    params = getattr(made[0], "params", None)
     if not isinstance(params, list):
         checks.fail(f"{name}(params).params must be a list.", f"got {type(params).__name__}",
                     hint="store list(params): a generator would be used up after one pass")
@@ -51,7 +57,7 @@ def test_params_is_a_list_of_the_given_tensors(name):
 
 
 @each_optimizer
-@settings(max_examples=20)  # structural, run once per optimizer
+@settings(max_examples=5)  # structural, run once per optimizer
 @given(pg=problems(1, 1))
 @example(pg=(P0, G3[:1]))
 def test_zero_grad_sets_every_grad_to_none(name, pg):
@@ -76,7 +82,7 @@ def check_close_arrays(p, expected, what):
 
 
 @each_optimizer
-@settings(max_examples=20)  # structural, run once per optimizer
+@settings(max_examples=10)  # structural, run once per optimizer
 @given(pg=problems(1, 3, lo=1.0, hi=5.0))
 @example(pg=(P0, np.abs(G3) + 1.0))
 def test_step_updates_parameters_in_place(name, pg):
@@ -89,6 +95,12 @@ def test_step_updates_parameters_in_place(name, pg):
         before = p.data.copy()
         p.grad = g.copy()
         opt.step()
+        if len(opt.params) != 1 or opt.params[0] is not p:
+            checks.fail(f"{name}.step() must keep the very Tensors it was given in self.params.",
+                        f"after step {i + 1}, opt.params[0] is no longer the parameter Tensor",
+                        inputs={"p0": p0, "grads (one per step)": grads},
+                        hint="the model holds these Tensors: update p.data in place instead of "
+                             "putting new Tensors into self.params")
         if p.data is not array:
             checks.fail(f"{name}.step() must update p.data in place.",
                         f"after step {i + 1}, p.data is a new array object",
@@ -102,7 +114,7 @@ def test_step_updates_parameters_in_place(name, pg):
 
 
 @each_optimizer
-@settings(max_examples=20)  # structural, run once per optimizer
+@settings(max_examples=10)  # structural, run once per optimizer
 @given(pg=problems(1, 3, dtype=np.float32))
 @example(pg=(P0.astype(np.float32), G3.astype(np.float32)))
 def test_step_keeps_float32_parameters_float32(name, pg):
@@ -126,7 +138,7 @@ def test_step_keeps_float32_parameters_float32(name, pg):
 
 
 @each_optimizer
-@settings(max_examples=20)  # structural, run once per optimizer
+@settings(max_examples=10)  # structural, run once per optimizer
 @given(pg=problems(3, 3))
 @example(pg=(P0, G3))
 def test_parameters_without_grad_are_skipped_and_keep_their_state(name, pg):
@@ -203,3 +215,37 @@ def test_training_with_backward_reduces_a_quadratic_loss(name):
                            rtol=1e-4, atol=1e-5,
                            hint="with zero_grad() before each backward, each step uses only "
                                 "this step's gradient 2 * (w - target)")
+
+
+@each_optimizer
+@settings(max_examples=5)  # structural, run once per optimizer
+@given(pg=problems(1, 3))
+@example(pg=(P0, G3))
+def test_a_tensor_grad_gives_the_same_steps_as_an_array(name, pg):
+    """TinyTorch's autograd stores Tensors in .grad: step() must read them like arrays."""
+    p0, grads = pg
+    a = Tensor(p0.copy(), requires_grad=True)
+    b = Tensor(p0.copy(), requires_grad=True)
+    with_arrays, with_tensors = MAKERS[name]([a]), MAKERS[name]([b])
+    inputs = {"p0": p0, "grads (one per step)": grads}
+    for i, g in enumerate(grads):
+        a.grad = g.copy()
+        b.grad = Tensor(g.copy())
+        with_arrays.step()
+        exc = raised(with_tensors.step)
+        if exc is not None:
+            checks.fail(f"{name}.step() must accept a .grad held as a Tensor.",
+                        f"step {i + 1} raised {type(exc).__name__}: {exc}", inputs=inputs,
+                        hint="a Tensor gradient keeps its numbers in .data: unwrap it "
+                             "(g = p.grad.data if isinstance(p.grad, Tensor) else p.grad)")
+        if type(b.data) is not np.ndarray:
+            checks.fail(f"{name}.step() with .grad = Tensor(g): p.data must stay an np.ndarray.",
+                        f"after step {i + 1}, p.data is a {type(b.data).__name__}",
+                        inputs=inputs, hint="unwrap a Tensor gradient through its .data before "
+                                            "computing with it")
+        checks.check_array(b.data, a.data.copy(),
+                           what=f"{name}: the parameter after step {i + 1} with .grad = "
+                                "Tensor(g) (it must equal the step with .grad = g)",
+                           inputs=inputs, dtype=p0.dtype, rtol=0.0, atol=0.0,
+                           hint="read a Tensor gradient through its .data, exactly like an "
+                                "array gradient")

@@ -1,12 +1,14 @@
 """Hidden tests for CosineSchedule: endpoints, monotone decay, midpoint, the formula, clipping."""
+import io
 import math
 
 import numpy as np
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from pytest_tinytorch import checks
 from tinytorch.core.training import CosineSchedule
+from training_kit import raised
 
 KATA = "08_training"
 
@@ -46,6 +48,7 @@ def test_cosine_schedule_comes_from_your_kata():
     checks.assert_from_kata(CosineSchedule, KATA)
 
 
+@settings(max_examples=10)
 @given(case=CASES)
 @example(case=(0.1, 0.001, 10))
 @example(case=(1.0, 0.0, 1))
@@ -85,6 +88,7 @@ def test_cosine_schedule_matches_the_formula_at_every_epoch(case):
                                 "total_epochs)), with epoch clipped to [0, total_epochs]")
 
 
+@settings(max_examples=10)
 @given(case=CASES)
 @example(case=(0.1, 0.001, 10))
 def test_cosine_schedule_never_increases(case):
@@ -100,6 +104,7 @@ def test_cosine_schedule_never_increases(case):
                     hint=HINT_FULL_PERIOD)
 
 
+@settings(max_examples=10)
 @given(case=CASES)
 @example(case=(0.1, 0.001, 10))
 @example(case=(1.0, 0.0, 5))
@@ -114,6 +119,7 @@ def test_cosine_schedule_midpoint_is_the_mean(case):
                             "use of cos")
 
 
+@settings(max_examples=10)
 @given(case=CASES, beyond=st.integers(1, 1000))
 @example(case=(0.1, 0.001, 10), beyond=5)
 def test_cosine_schedule_clips_epochs_outside_the_range(case, beyond):
@@ -126,3 +132,54 @@ def test_cosine_schedule_clips_epochs_outside_the_range(case, beyond):
     checks.check_close(s.get_lr(-beyond), max_lr,
                        f"get_lr(-{beyond}) must stay at max_lr: the schedule",
                        rtol=1e-9, atol=1e-12, inputs=inputs, hint=HINT_UNCLIPPED)
+
+
+def test_cosine_schedule_defaults_are_tinytorchs():
+    made = []
+    exc = raised(lambda: made.append(CosineSchedule()))
+    if exc is not None:
+        checks.fail("CosineSchedule() must work without arguments.",
+                    f"it raised {type(exc).__name__}: {exc}",
+                    hint="TinyTorch's defaults: max_lr=0.1, min_lr=0.01, total_epochs=100")
+    s = made[0]
+    for epoch, want in ((0, 0.1), (50, 0.055), (100, 0.01), (150, 0.01)):
+        checks.check_close(s.get_lr(epoch), want, f"CosineSchedule().get_lr({epoch}): the "
+                           "default schedule", rtol=1e-12, atol=1e-15,
+                           hint="TinyTorch's defaults: max_lr=0.1, min_lr=0.01, total_epochs=100")
+
+
+@settings(max_examples=6)
+@given(case=CASES)
+@example(case=(0.5, 0.05, 7))
+def test_cosine_schedule_state_dict_round_trip(case):
+    max_lr, min_lr, total = case
+    s = CosineSchedule(max_lr, min_lr, total)
+    inputs = {"max_lr": max_lr, "min_lr": min_lr, "total_epochs": total}
+    state = s.state_dict()
+    want = {"max_lr": max_lr, "min_lr": min_lr, "total_epochs": total}
+    if not isinstance(state, dict) or sorted(state) != sorted(want):
+        checks.fail("CosineSchedule.state_dict() must be {'max_lr': ..., 'min_lr': ..., "
+                    "'total_epochs': ...}.", f"got {state!r}", inputs=inputs)
+    for key, value in want.items():
+        checks.check_close(state[key], value, f"CosineSchedule.state_dict()[{key!r}]",
+                           rtol=0, atol=0, inputs=inputs)
+    buffer = io.BytesIO()
+    np.savez(buffer, **state)
+    buffer.seek(0)
+    with np.load(buffer, allow_pickle=False) as npz:
+        loaded = {k: npz[k] for k in npz.files}  # every number is now a 0-d array
+    t = CosineSchedule(0.9, 0.3, 3)
+    t.load_state_dict(loaded)
+    got = t.state_dict()
+    for key in want:
+        kind = int if key == "total_epochs" else float
+        if type(got.get(key)) is not kind or got[key] != want[key]:
+            checks.fail(f"After load_state_dict of the state np.load gives back, "
+                        f"state_dict()[{key!r}] must be the Python {kind.__name__} {want[key]!r}.",
+                        f"got {type(got.get(key)).__name__}: {got.get(key)!r}", inputs=inputs,
+                        hint="np.load gives every number back as a 0-d array: store "
+                             "float(...) / int(...) of it")
+    epochs = list(range(-1, total + 2))
+    checks.check_array(lrs(t, epochs), lrs(s, epochs), "the loaded schedule at epochs "
+                       "-1..total+1 (it must equal the saved one)", inputs=inputs,
+                       rtol=0, atol=0, hint="restore max_lr, min_lr and total_epochs")
