@@ -4,6 +4,8 @@ several seeds), and reject every mutant with a message that points at the bug.""
 from __future__ import annotations
 
 import re
+import shutil
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +15,7 @@ from tests.runner import copy_of, green_base, pytest_in, solve
 
 WRITTEN = [k for k in KATAS if k.written]
 MUTANTS = [(k, m) for k in WRITTEN for m in mutants_of(k.id)]
+ALTERNATIVES = Path(__file__).with_name("alternatives")
 
 
 def prepared(sandboxes, tmp_path, kata):
@@ -48,6 +51,22 @@ def test_references_accept_fresh_random_examples(sandboxes, tmp_path, seed):
     ran = sum(len(run.hidden(k.id)) for k in WRITTEN)
     assert run.code == 0 and ran and not failed, f"{failed}\n{run.output[-4000:]}"
     assert "does not record the kata" in run.output  # an explore run never marks a kata done
+
+
+@pytest.mark.parametrize("kata", WRITTEN, ids=lambda k: k.id)
+def test_an_independent_correct_solution_is_accepted(sandboxes, tmp_path, kata):
+    """A solution written apart from the reference, making other legitimate choices
+    (tests/alternatives/NN_slug/), passes too: the tests judge the contract, not one way
+    of meeting it."""
+    folder = ALTERNATIVES / kata.id
+    assert all((folder / f.name).is_file() for f in kata.files), f"write {folder}/ with {kata.files[0].name}"
+    repo = prepared(sandboxes, tmp_path, kata)
+    for f in kata.files:
+        shutil.copyfile(folder / f.name, repo / "katas" / kata.id / f.name)
+    run = pytest_in(repo, f"katas/{kata.id}")
+    failed = {n: o for n, o in run.hidden(kata.id).items() if o != "passed"}
+    assert run.code == 0 and run.hidden(kata.id) and not failed, f"{failed}\n{run.output[-4000:]}"
+    assert run.status(kata.id) == "done"
 
 
 @pytest.mark.parametrize("kata", WRITTEN, ids=lambda k: k.id)
