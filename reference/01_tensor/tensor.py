@@ -10,7 +10,7 @@ def _to_array(data) -> np.ndarray:
         data = data.data
     elif isinstance(data, (list, tuple)) and data and all(isinstance(t, Tensor) for t in data):
         data = np.stack([t.data for t in data])  # Tensor([t1, t2]) stacks, like torch.stack
-    if isinstance(data, (np.ndarray, np.generic)) and np.issubdtype(data.dtype, np.floating):
+    if isinstance(data, (np.ndarray, np.generic)) and data.dtype.kind == "f":  # a floating dtype
         return np.array(data)
     return np.array(data, dtype=np.float32)
 

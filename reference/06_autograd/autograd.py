@@ -56,6 +56,8 @@ def unbroadcast(grad: np.ndarray, shape: tuple) -> np.ndarray:
     """
     grad = np.asarray(grad)
     shape = tuple(shape)
+    if grad.shape == shape:  # nothing was broadcast (the common case)
+        return grad
     extra = grad.ndim - len(shape)
     if extra > 0:  # (1) leading axes that broadcasting added
         grad = grad.sum(axis=tuple(range(extra)))
@@ -125,11 +127,16 @@ class Sub(Function):
 
 
 class Mul(Function):
-    """z = a * b                          da = g * b,  db = g * a"""
+    """z = a * b                          da = g * b,  db = g * a
+
+    (As in every rule below, an input that needs no gradient, such as a constant, gets
+    None: its product would be computed for nothing.)
+    """
 
     def backward(self, grad):
         a, b = self.inputs
-        return grad * b.data, grad * a.data
+        return (grad * b.data if a.requires_grad else None,
+                grad * a.data if b.requires_grad else None)
 
 
 class Div(Function):
@@ -137,7 +144,8 @@ class Div(Function):
 
     def backward(self, grad):
         a, b = self.inputs
-        return grad / b.data, -grad * a.data / (b.data * b.data)
+        return (grad / b.data if a.requires_grad else None,
+                -grad * a.data / (b.data * b.data) if b.requires_grad else None)
 
 
 class Neg(Function):
@@ -173,12 +181,15 @@ class MatMul(Function):
             g2 = np.expand_dims(g2, -1)
         if a.ndim == 1:
             g2 = np.expand_dims(g2, -2)  # now (..., n, m)
-        ga = g2 @ np.swapaxes(b2, -1, -2)
-        gb = np.swapaxes(a2, -1, -2) @ g2
-        if a.ndim == 1:
-            ga = unbroadcast(ga, a2.shape).reshape(a.shape)
-        if b.ndim == 1:
-            gb = unbroadcast(gb, b2.shape).reshape(b.shape)
+        ga = gb = None
+        if a.requires_grad:
+            ga = g2 @ np.swapaxes(b2, -1, -2)
+            if a.ndim == 1:
+                ga = unbroadcast(ga, a2.shape).reshape(a.shape)
+        if b.requires_grad:
+            gb = np.swapaxes(a2, -1, -2) @ g2
+            if b.ndim == 1:
+                gb = unbroadcast(gb, b2.shape).reshape(b.shape)
         return ga, gb
 
 
@@ -363,12 +374,17 @@ class BinaryCrossEntropyFn(Function):
 
 # ====================================================================== recording
 
-def _as_tensor(x) -> Tensor:
-    """Constants (Python numbers, ndarrays) become Tensors without losing precision."""
+def _as_tensor(x, dtype) -> Tensor:
+    """A constant as a Tensor, at the precision the forward computed with it: a Python
+    number is weak under NEP 50 (float32 * 0.1 uses 0.1 in float32, a float64 graph keeps
+    it exact), so it takes the result's dtype; an ndarray or NumPy scalar keeps its own
+    floating dtype (an integer array becomes float64)."""
     if isinstance(x, Tensor):
         return x
+    if isinstance(x, (int, float)):
+        return Tensor(np.asarray(x, dtype=dtype))
     x = np.asarray(x)
-    return Tensor(x if np.issubdtype(x.dtype, np.floating) else x.astype(np.float64))
+    return Tensor(x if x.dtype.kind == "f" else x.astype(np.float64))
 
 
 def _record(result, fn_class, inputs, **attrs):
@@ -382,7 +398,7 @@ def _record(result, fn_class, inputs, **attrs):
     if any(result is t for t in inputs):  # an op returned its input: give it its own node
         result = Tensor(result.data)
     result.requires_grad = True
-    result._grad_fn = fn_class(*[_as_tensor(t) for t in inputs], **attrs)
+    result._grad_fn = fn_class(*[_as_tensor(t, result.dtype) for t in inputs], **attrs)
     return result
 
 

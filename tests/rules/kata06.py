@@ -54,7 +54,7 @@ RULES = [
          mutants=["reverse ops record the operands in the wrong order"]),
     rule("Turn constants into tensors (`requires_grad=False`) when you build the Function, so that `.inputs` holds only Tensors",
          REC, mutants=["constants kept raw in Function.inputs"]),
-    rule("Convert without losing precision: `Tensor(0.1)` is float32 (kata 01's rule for Python numbers), so turn a Python number into a float64 array first, and keep an ndarray's own floating dtype.",
+    rule("Convert without losing precision: `Tensor(0.1)` is float32 (kata 01's rule for Python numbers), so turn a Python number into an array first, of the result's dtype (the precision the forward computed with) or float64, and keep an ndarray's own floating dtype.",
          A + "test_python_number_constants_keep_float64_precision",
          mutants=["Python-number constants made float32 by Tensor(c)"]),
     rule("Only the Function gets these tensors: call the original forward with the operands as they came",
