@@ -178,8 +178,8 @@ def _todo(excinfo) -> str:
 def pytest_runtest_makereport(item, call):
     """A learner exception becomes its teaching message before pytest formats a traceback
     (which for NumPy code is hundreds of lines, and for deep recursion millions)."""
-    if call.excinfo is None or call.when != "call" or not _graded(item):
-        return None
+    if call.excinfo is None or call.when == "teardown" or not _graded(item):
+        return None  # a fixture (setup) that runs learner code is explained like the test
     explained = _explained(item, call.excinfo)
     if explained is None:
         return None

@@ -44,26 +44,29 @@ class Screen:
     @pytest.hookimpl(wrapper=True, tryfirst=True)
     def pytest_terminal_summary(self, terminalreporter):
         verbosity = self.config.get_verbosity()
-        failed = terminalreporter.stats.get("failed", [])
-        keep, self.hidden = [], []
+        self.hidden = []
         real = 0
-        for rep in failed:
-            graded = rep.nodeid.startswith(("katas/", "milestones/"))
-            fresh = _props(rep).get("tinytorch_outcome") == NOT_STARTED
-            if graded and fresh and verbosity < 2:
-                self.hidden.append(rep)
-            elif graded and not fresh and real >= SHOWN_IN_FULL and verbosity < 1:
-                self.hidden.append(rep)
-            else:
-                real += not fresh
-                keep.append(rep)
-        if failed:
-            terminalreporter.stats["failed"] = keep
+        saved = {}
+        for key in ("error", "failed"):  # errors: a fixture that ran learner code failed
+            reports = terminalreporter.stats.get(key, [])
+            keep = []
+            for rep in reports:
+                graded = rep.nodeid.startswith(("katas/", "milestones/"))
+                fresh = _props(rep).get("tinytorch_outcome") == NOT_STARTED
+                if graded and fresh and verbosity < 2:
+                    self.hidden.append(rep)
+                elif graded and not fresh and real >= SHOWN_IN_FULL and verbosity < 1:
+                    self.hidden.append(rep)
+                else:
+                    real += not fresh
+                    keep.append(rep)
+            if reports:
+                saved[key] = reports
+                terminalreporter.stats[key] = keep
         try:
             return (yield)
         finally:
-            if failed:
-                terminalreporter.stats["failed"] = failed  # pytest's final tally counts them all
+            terminalreporter.stats.update(saved)  # pytest's final tally counts them all
             self._write(terminalreporter)
 
     def _write(self, tr) -> None:
