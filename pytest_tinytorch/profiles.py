@@ -17,7 +17,7 @@ GRADING = "tinytorch"
 EXPLORE = "tinytorch-explore"
 # Examples per property: enough to reach every branch of the strategies, not so many
 # that feedback is slow. A test that needs more says so with @settings(max_examples=...).
-MAX_EXAMPLES = 20
+MAX_EXAMPLES = 10
 
 
 def register() -> None:

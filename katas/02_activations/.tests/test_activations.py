@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import example, given
 
 from pytest_tinytorch import checks
 from tinytorch.core.activations import GELU, ReLU, Sigmoid, Tanh
@@ -76,7 +76,6 @@ RELU_WRONG = lambda x: [  # noqa: E731
 ]
 
 
-@settings(max_examples=10)
 @given(x=float_arrays())
 @example(x=MIXED)
 @example(x=GRID)
@@ -152,7 +151,6 @@ def test_gelu_of_zero_is_zero():
                  rtol=0, atol=0)
 
 
-@settings(max_examples=10)
 @given(x=float_arrays(10.0, 1000.0))
 @example(x=np.array([10.0, 100.0, 1000.0], dtype=F32))
 def test_gelu_is_identity_for_large_x_and_zero_for_very_negative_x(x):

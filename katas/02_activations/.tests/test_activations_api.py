@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import example, given, settings
+from hypothesis import example, given
 
 from pytest_tinytorch import checks
 from tinytorch.core.activations import GELU, ReLU, Sigmoid, Softmax, Tanh
@@ -50,7 +50,6 @@ def _tolerance(cls, x):
 
 
 @pytest.mark.parametrize("cls", ALL, ids=lambda c: c.__name__)
-@settings(max_examples=15)
 @given(x=float_arrays())
 @example(x=MIXED)
 @example(x=GRID)

@@ -8,7 +8,7 @@ magnitude (a few ulps of max|x|): x - c is rounded there in every correct formul
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from pytest_tinytorch import checks
@@ -76,7 +76,6 @@ def test_softmax_of_a_vector():
                   wrong=softmax_wrong(x, -1, "Softmax()"))
 
 
-@settings(max_examples=10)
 @given(x=float_arrays(min_dims=2), dim=DIMS)
 @example(x=ROWS.astype(F32), dim=0)
 @example(x=ROWS, dim=1)

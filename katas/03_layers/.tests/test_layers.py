@@ -51,7 +51,6 @@ def test_layers_come_from_kata_folder():
 
 # ---------------------------------------------------------------- Linear: parameters
 
-@settings(max_examples=10)
 @given(in_f=st.integers(1, 6), out_f=st.integers(1, 6))
 @example(in_f=2, out_f=3)
 @example(in_f=4, out_f=1)
@@ -111,7 +110,6 @@ def test_linear_parameters_lists_weight_then_bias(in_f, out_f):
 
 # ---------------------------------------------------------------- Linear: initialisation
 
-@settings(max_examples=10)
 @given(in_f=st.integers(1, 16), out_f=st.integers(1, 16))
 @example(in_f=1, out_f=8)
 @example(in_f=16, out_f=16)
@@ -161,7 +159,6 @@ def test_linear_init_spread():
 
 
 @given(in_f=st.integers(1, 6), out_f=st.integers(1, 6), seed=st.integers(0, 2**32 - 1))
-@settings(max_examples=12)
 def test_linear_init_reproducible_with_np_random_seed(in_f, out_f, seed):
     np.random.seed(seed)
     first = np.array(Linear(in_f, out_f).weight.data)
@@ -222,7 +219,6 @@ def test_linear_forward_matches_numpy(case):
     check_unchanged(np.asarray(xt.data), original, f"Linear({in_f}, {out_f})", inputs)
 
 
-@settings(max_examples=12)
 @given(case=linear_cases())
 @example(case=(_X3D, 3, _B3))
 def test_linear_without_bias(case):
@@ -249,7 +245,6 @@ def test_linear_without_bias(case):
 @given(case=linear_cases())
 @example(case=(_X23, 4, _B4))
 @example(case=(_X3D, 3, _B3))
-@settings(max_examples=12)
 def test_linear_forward_uses_tensor_ops(case):
     x, out_f, b = case
     in_f = x.shape[-1]
@@ -284,7 +279,6 @@ def test_linear_forward_uses_tensor_ops(case):
 P_VALUES = st.sampled_from([0.1, 0.2, 0.25, 0.5, 0.6, 0.75, 0.9])
 
 
-@settings(max_examples=10)
 @given(p=st.one_of(st.floats(1.0001, 10.0), st.floats(-10.0, -0.0001)))
 @example(p=1.5)
 @example(p=-0.1)
@@ -323,7 +317,6 @@ def test_dropout_accepts_p_0_and_1():
                              "p = 1 drops everything)")
 
 
-@settings(max_examples=10)
 @given(x=arrays(), p=P_VALUES)
 @example(x=np.array([1.0, -2.0, 3.0], np.float32), p=0.5)
 def test_dropout_eval_is_identity(x, p):
@@ -396,7 +389,6 @@ def test_dropout_survivors_are_scaled(x, p, seed):
 @given(p=st.sampled_from([0.1, 0.3, 0.5, 0.8]), seed=st.integers(0, 2**32 - 1))
 @example(p=0.1, seed=0)
 @example(p=0.8, seed=0)
-@settings(max_examples=20)
 def test_dropout_drops_a_fraction_p(p, seed):
     x = np.ones((100, 100), np.float32)
     np.random.seed(seed)
@@ -438,7 +430,6 @@ def test_dropout_draws_a_new_mask_each_call_and_follows_np_random_seed():
 
 @given(x=arrays(lo=0.5, hi=10.0), p=P_VALUES)
 @example(x=np.array([1.0, 2.0, 3.0, 4.0], np.float32), p=0.5)
-@settings(max_examples=12)
 def test_dropout_forward_uses_tensor_ops(x, p):
     xt = Tensor(x)
     with spy(Tensor, ("__mul__", "__rmul__")) as calls:
@@ -460,7 +451,6 @@ def _nonzero_bias(layer, seed):
     return set_bias(layer, b)
 
 
-@settings(max_examples=10)
 @given(x=arrays(shape=st.tuples(st.integers(1, 4), st.just(3)), lo=-3, hi=3),
        act=st.sampled_from(["ReLU", "Tanh"]))
 @example(x=np.array([[1.0, -2.0, 0.5], [-1.0, 2.0, 3.0]], np.float32), act="ReLU")

@@ -105,7 +105,6 @@ def x_and_dim(draw):
     return x, draw(st.integers(-x.ndim, x.ndim - 1))
 
 
-@settings(max_examples=10)  # a simple property; the examples pin the bug classes
 @given(case=x_and_dim())
 @example(case=(LOGITS, -1))
 @example(case=(LOGITS, 0))

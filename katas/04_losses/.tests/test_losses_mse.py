@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import example, given, settings, strategies as st
+from hypothesis import example, given, strategies as st
 
 from pytest_tinytorch import checks
 from tinytorch.core.losses import MSELoss
@@ -90,7 +90,6 @@ def test_mse_matches_numpy(case, form):
                        hint="the mean over every element of (predictions - targets) squared")
 
 
-@settings(max_examples=10)  # a simple property
 @given(x=checks.arrays(), where=st.integers(0, 100), delta=st.floats(0.5, 5.0))
 @example(x=P, where=0, delta=1.0)
 def test_mse_is_zero_exactly_when_equal(x, where, delta):
@@ -107,7 +106,6 @@ def test_mse_is_zero_exactly_when_equal(x, where, delta):
                     hint="every differing element adds a positive squared error")
 
 
-@settings(max_examples=10)  # a simple property
 @given(case=pairs())
 @example(case=(P, T))
 def test_mse_is_symmetric(case):
@@ -154,7 +152,6 @@ def shape_hint(p, t, got=None) -> str:
     return generic
 
 
-@settings(max_examples=10)  # five kinds of mismatch, each pinned below
 @given(n=st.integers(2, 4), kind=st.sampled_from(["column and flat", "column and row",
                                                   "matrix and one row", "transposed", "longer"]),
        flip=st.booleans())

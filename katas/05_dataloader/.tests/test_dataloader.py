@@ -121,7 +121,6 @@ def check_partition(batches, n, inputs, *, expect_all: bool, batch_size: int):
 
 # ---------------------------------------------------------------- TensorDataset
 
-@settings(max_examples=10)  # a simple property; the examples pin the bug classes
 @given(n=st.integers(1, 8), shape_x=checks.shapes(0, 2, max_side=3),
        dtype=st.sampled_from([np.float32, np.float64]), raw_i=st.integers(0, 15))
 @example(n=3, shape_x=(2,), dtype=np.float32, raw_i=2)
@@ -231,7 +230,6 @@ def test_batch_sizes_and_drop_last(n, batch_size, shuffle, drop_last, seed):
     check_partition(batches, n, inputs, expect_all=not drop_last, batch_size=batch_size)
 
 
-@settings(max_examples=10)  # a simple property; the examples pin the bug classes
 @given(n=st.integers(0, 40), batch_size=st.integers(1, 12), drop_last=st.booleans())
 @example(n=10, batch_size=3, drop_last=False)
 @example(n=10, batch_size=3, drop_last=True)
@@ -260,7 +258,6 @@ def test_len_is_number_of_batches(n, batch_size, drop_last):
                     hint="len(loader) is the number of batches one epoch yields")
 
 
-@settings(max_examples=10)  # a simple property; the examples pin the bug classes
 @given(n=st.integers(1, 30), batch_size=st.integers(1, 8), seed=SEEDS)
 @example(n=10, batch_size=3, seed=0)
 def test_no_shuffle_keeps_dataset_order(n, batch_size, seed):
@@ -278,7 +275,6 @@ def test_no_shuffle_keeps_dataset_order(n, batch_size, seed):
 
 # ---------------------------------------------------------------- DataLoader: shuffling
 
-@settings(max_examples=10)  # several loaders and epochs per example
 @given(n=st.integers(10, 40), batch_size=st.integers(1, 8), seed=SEEDS)
 @example(n=10, batch_size=3, seed=0)
 @example(n=20, batch_size=4, seed=42)
@@ -300,7 +296,6 @@ def test_same_seed_same_sequence_of_epochs(n, batch_size, seed):
                     hint="the seed must feed the random generator that shuffles")
 
 
-@settings(max_examples=10)  # two epochs per example
 @given(n=st.integers(10, 40), batch_size=st.integers(1, 8),
        seed=st.one_of(st.none(), SEEDS))
 @example(n=10, batch_size=3, seed=0)
@@ -319,7 +314,6 @@ def test_each_epoch_is_a_fresh_permutation(n, batch_size, seed):
                          "the same order")
 
 
-@settings(max_examples=10)  # a simple property; the examples pin the bug classes
 @given(n=st.integers(24, 40), batch_size=st.integers(2, 6), seed=SEEDS)
 @example(n=24, batch_size=4, seed=0)
 @example(n=26, batch_size=4, seed=1)
@@ -380,7 +374,6 @@ class Squares(Dataset):
         return (Tensor(square_rows(i)), Tensor(np.float64(i / 2)))
 
 
-@settings(max_examples=10)  # a generic path, one epoch per example
 @given(n=st.integers(1, 25), batch_size=st.integers(1, 8), shuffle=st.booleans(), seed=SEEDS)
 @example(n=7, batch_size=3, shuffle=False, seed=0)
 @example(n=7, batch_size=3, shuffle=True, seed=0)
@@ -463,7 +456,6 @@ def field_arrays(k: int, n: int) -> list[np.ndarray]:
                                      for j in range(1, k)]
 
 
-@settings(max_examples=10)  # small datasets, one epoch each
 @given(k=st.integers(1, 3), n=st.integers(1, 7), batch_size=st.integers(1, 4),
        raw_i=st.integers(0, 13))
 @example(k=3, n=5, batch_size=2, raw_i=4)
@@ -596,7 +588,6 @@ def global_state():
     return keys.tobytes(), pos, has_gauss, cached
 
 
-@settings(max_examples=10)  # several loaders and epochs per example
 @given(n=st.integers(5, 30), batch_size=st.integers(1, 8), seed=SEEDS)
 @example(n=10, batch_size=3, seed=0)
 @example(n=7, batch_size=2, seed=1)

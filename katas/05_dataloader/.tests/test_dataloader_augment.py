@@ -39,7 +39,6 @@ def unchanged_input(x_before, t, what, inputs):
 
 # ---------------------------------------------------------------- flips
 
-@settings(max_examples=10)  # a simple property; the examples pin the bug classes
 @given(x=IMAGES_DTYPES, seed=SEEDS)
 @example(x=EX_2x3, seed=0)
 @example(x=EX_2x2x3, seed=1)
@@ -60,7 +59,6 @@ def test_flip_p1_mirrors_last_axis(x, seed):
                        hint="a horizontal flip is its own inverse")
 
 
-@settings(max_examples=10)  # a simple property; the examples pin the bug classes
 @given(x=IMAGES_DTYPES, seed=SEEDS)
 @example(x=EX_2x3, seed=0)
 def test_flip_p0_is_identity(x, seed):
@@ -124,7 +122,6 @@ def test_flip_happens_with_probability_p(seed):
                           "draw one uniform number per call and flip when it is below p"))
 
 
-@settings(max_examples=10)  # a simple property; the examples pin the bug classes
 @given(seed=SEEDS)
 @example(seed=0)
 def test_flip_same_seed_same_flips(seed):
@@ -157,7 +154,6 @@ def padded(x, padding):
     return np.pad(x, [(0, 0)] * (x.ndim - 2) + [(padding, padding)] * 2)
 
 
-@settings(max_examples=10)  # a simple property; the examples pin the bug classes
 @given(case=crop_cases(), seed=SEEDS)
 @example(case=(np.arange(1, 13, dtype=np.float32).reshape(3, 4), 3, 0), seed=0)
 @example(case=(np.arange(1, 10, dtype=np.float64).reshape(1, 3, 3), 5, 1), seed=0)
@@ -190,7 +186,6 @@ def test_crop_is_a_window_of_padded_input(case, seed):
     unchanged_input(x, t, "RandomCrop", inputs)
 
 
-@settings(max_examples=10)  # a simple property; the examples pin the bug classes
 @given(side=st.integers(1, 5), lead=st.lists(st.integers(1, 3), max_size=1), seed=SEEDS)
 @example(side=3, lead=[], seed=0)
 def test_crop_full_size_without_padding_is_identity(side, lead, seed):
@@ -280,7 +275,6 @@ def test_crop_reaches_every_window_position(case, seed):
                     hint=crop_coverage_hint(never, last, padding))
 
 
-@settings(max_examples=10)  # a simple property; the examples pin the bug classes
 @given(h=st.integers(1, 4), w=st.integers(1, 4), padding=st.integers(0, 2), extra=st.integers(1, 2))
 @example(h=3, w=3, padding=0, extra=1)
 def test_crop_larger_than_padded_image_raises(h, w, padding, extra):

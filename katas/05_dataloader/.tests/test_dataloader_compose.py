@@ -41,7 +41,6 @@ def chain(maps, x):
 MAPS = st.lists(st.tuples(st.integers(2, 4), st.integers(1, 5)), min_size=1, max_size=4)
 
 
-@settings(max_examples=10)  # a small property of plain numbers
 @given(maps=MAPS, x=st.integers(-5, 5), as_tuple=st.booleans())
 @example(maps=[(2, 1), (3, 0)], x=1, as_tuple=False)
 @example(maps=[(2, 1), (3, 2), (2, 5)], x=0, as_tuple=True)

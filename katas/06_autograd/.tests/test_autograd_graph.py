@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import example, given, settings, strategies as st
+from hypothesis import example, given, strategies as st
 
 from pytest_tinytorch import checks
 from tinytorch.core import losses
@@ -106,7 +106,6 @@ def test_tensor_used_twice_gets_both_gradients_21():
                        hint=FAN_IN_HINT + "; " + ONCE_HINT)
 
 
-@settings(max_examples=10)
 @given(x=checks.arrays(max_side=3, dtype=F64, lo=-3, hi=3, min_dims=0),
        c=st.tuples(*[st.floats(0.5, 4) for _ in range(3)]))
 @example(x=np.array([1.0, -2.0]), c=(3.0, 2.0, 5.0))
@@ -129,7 +128,6 @@ def test_shared_intermediate_sums_both_paths(x, c):
                        hint=FAN_IN_HINT + "; " + ONCE_HINT)
 
 
-@settings(max_examples=10)
 @given(x=checks.arrays(max_side=3, dtype=F64, lo=-3, hi=3))
 @example(x=np.array([1.0, 2.0, -3.0]))
 def test_x_times_x_and_x_minus_x(x):
@@ -152,7 +150,6 @@ def test_x_times_x_and_x_minus_x(x):
                        hint=FAN_IN_HINT)
 
 
-@settings(max_examples=10)
 @given(x=checks.arrays(max_side=3, dtype=F64, lo=-2, hi=2))
 @example(x=np.array([0.5, -1.0]))
 def test_diamond(x):
@@ -175,7 +172,6 @@ def test_diamond(x):
                        hint=FAN_IN_HINT + "; " + ONCE_HINT)
 
 
-@settings(max_examples=10)
 @given(x=checks.arrays(max_side=3, dtype=F64, lo=-1.5, hi=1.5))
 def test_nested_diamonds(x):
     """a = 2x; b = a*a; c = a + b; d = c * a: a feeds three ops, b and c feed further."""
@@ -213,7 +209,6 @@ def _build(steps):
     return f
 
 
-@settings(max_examples=20)
 @given(case=random_graph())
 def test_random_graphs_with_shared_nodes(case):
     xs, steps = case
@@ -240,7 +235,6 @@ def test_deep_chain_of_2000_ops_has_no_recursion_limit():
 
 # ---------------------------------------------------------------- accumulation, zero_grad
 
-@settings(max_examples=10)
 @given(x=checks.arrays(max_side=3, dtype=F64, lo=-3, hi=3))
 @example(x=np.array([1.0, -2.0, 3.0]))
 def test_gradients_accumulate_across_backward_calls_until_zero_grad(x):
@@ -461,7 +455,6 @@ FORWARD = {
 }
 
 
-@settings(max_examples=20)
 @given(name=st.sampled_from(sorted(FORWARD)),
        xy=checks.shapes(min_dims=2, max_dims=2).flatmap(
            lambda s: st.tuples(checks.arrays(s, lo=-5, hi=5), checks.arrays(s, lo=-5, hi=5))))

@@ -10,7 +10,7 @@ import functools
 
 import numpy as np
 import pytest
-from hypothesis import example, given, settings, strategies as st
+from hypothesis import example, given, strategies as st
 from hypothesis.extra import numpy as hnp
 
 from pytest_tinytorch import checks
@@ -101,7 +101,6 @@ def grad_and_shape(draw):
     return g, sa
 
 
-@settings(max_examples=15)
 @given(case=grad_and_shape())
 @example(case=(np.arange(24, dtype=F64).reshape(2, 3, 4), (3, 1)))
 @example(case=(np.arange(24, dtype=F64).reshape(2, 3, 4), (1, 4)))
@@ -118,7 +117,6 @@ def test_unbroadcast_sums_back_to_the_shape(case):
                             "shape has 1 but grad does not (keeping them)")
 
 
-@settings(max_examples=15)
 @given(case=grad_and_shape())
 @example(case=(np.arange(24, dtype=F64).reshape(2, 3, 4), (2, 1, 4)))
 def test_unbroadcast_is_the_adjoint_of_broadcasting(case):
@@ -157,7 +155,6 @@ def broadcast_pair(draw):
     return a, b
 
 
-@settings(max_examples=20)
 @given(op=st.sampled_from(sorted(BINARY)), ab=broadcast_pair())
 @example(op="a + b", ab=(np.ones((2, 3)), np.arange(3.0)))
 @example(op="a * b", ab=(np.arange(12.0).reshape(3, 4), np.array([[1.0], [2.0], [3.0]])))
@@ -230,7 +227,6 @@ REVERSE_HINT = ("with a constant on the left (2 - x, 2 / x) Python calls x.__rsu
                 "x.__rtruediv__(2): the constant is the FIRST operand of the recorded op")
 
 
-@settings(max_examples=20)
 @given(op=st.sampled_from(sorted(SCALAR_OPS)),
        x=checks.arrays(max_side=3, dtype=F64, lo=-3, hi=3, min_dims=0),
        c=st.floats(-3, 3, allow_nan=False).map(lambda c: c + 0.5 if c >= 0 else c - 0.5))
@@ -242,7 +238,6 @@ def test_scalar_operands_and_reverse_ops(op, x, c):
               f"the operator in {op}", hint=REVERSE_HINT)
 
 
-@settings(max_examples=15)
 @given(op=st.sampled_from(sorted(BINARY)), ab=broadcast_pair(), tensor_first=st.booleans())
 def test_ndarray_constant_operands(op, ab, tensor_first):
     """x op array (no gradient for the array), x broadcast against a bigger constant too."""
@@ -259,7 +254,6 @@ def test_ndarray_constant_operands(op, ab, tensor_first):
     gradcheck(f, [x], what, BINARY_OP[op], hint=BROADCAST_HINT)
 
 
-@settings(max_examples=10)
 @given(x=checks.arrays(max_side=3, dtype=F64, lo=-3, hi=3, min_dims=0))
 def test_neg(x):
     gradcheck(lambda t: -t, [x], "-x", "Tensor.__neg__")
@@ -268,7 +262,6 @@ def test_neg(x):
 POW_HINT = "the power rule: bring the exponent down and lower it by one"
 
 
-@settings(max_examples=20)
 @given(x=checks.arrays(max_side=3, dtype=F64, lo=-2, hi=2, min_dims=0),
        p=st.sampled_from([2, 3, -1, 0.5, 1.5, -0.5, 2.5, 1]))
 @example(x=np.array([1.0, 2.0, 3.0]), p=2)
@@ -320,7 +313,6 @@ def matmul_pair(draw):
     return a, b
 
 
-@settings(max_examples=15)
 @given(ab=matmul_pair(), method=st.booleans())
 @example(ab=(np.arange(6.0).reshape(2, 3), np.arange(12.0).reshape(3, 4) / 10), method=False)
 @example(ab=(np.arange(4.0).reshape(2, 2), np.array([[1.0, 2.0], [-1.0, 0.5]])), method=False)
@@ -366,7 +358,6 @@ RESHAPE_HINT = ("reshape only moves values around: reshape the gradient back to 
                 "shape")
 
 
-@settings(max_examples=15)
 @given(case=array_and_new_shape(), as_tuple=st.booleans(),
        method=st.sampled_from(["reshape", "view"]))
 @example(case=(np.arange(6.0).reshape(2, 3), (6,)), as_tuple=False, method="reshape")
@@ -409,7 +400,6 @@ TRANSPOSE_HINT = ("transpose the gradient back: swap the same two axes (no argum
                   "last two, not all of them; and nothing for 0-D/1-D)")
 
 
-@settings(max_examples=15)
 @given(case=array_and_dims())
 @example(case=(np.arange(24.0).reshape(2, 3, 4), None))
 @example(case=(np.arange(24.0).reshape(2, 3, 4), (0, 2)))
@@ -444,7 +434,6 @@ def array_and_key(draw):
     return x, key
 
 
-@settings(max_examples=15)
 @given(case=array_and_key())
 @example(case=(np.arange(4.0), np.array([0, 0, 2, 0])))
 def test_getitem(case):
@@ -474,7 +463,6 @@ def array_and_mask(draw):
     return x, mask, kind
 
 
-@settings(max_examples=15)
 @given(case=array_and_mask(), value=st.sampled_from([0.0, -1e9, 2.5]))
 def test_masked_fill(case, value):
     x, mask, kind = case
@@ -566,7 +554,6 @@ REDUCE_HINT = {
 }
 
 
-@settings(max_examples=20)
 @given(name=st.sampled_from(["sum", "mean", "max"]), case=st.data())
 @example(name="sum", case=None)
 @example(name="mean", case=None)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from hypothesis import example, given, settings, strategies as st
+from hypothesis import example, given, strategies as st
 
 from pytest_tinytorch import checks
 from tinytorch.core import losses
@@ -66,7 +66,6 @@ def test_autograd_comes_from_your_kata(autograd):
 ACTIVATIONS = {"Sigmoid": Sigmoid, "Tanh": Tanh, "GELU": GELU, "ReLU": ReLU}
 
 
-@settings(max_examples=20)
 @given(name=st.sampled_from(sorted(ACTIVATIONS)),
        x=checks.arrays(max_side=3, dtype=F64, lo=-6, hi=6, min_dims=0))
 @example(name="GELU", x=np.array([-3.0, -0.5, 0.0, 0.7, 2.0]))
@@ -133,7 +132,6 @@ SOFTMAX_CALLS = {  # (layer dim, dim given to the call) -> output
 }
 
 
-@settings(max_examples=15)
 @given(case=array_and_dim(), call=st.sampled_from(sorted(SOFTMAX_CALLS)))
 @example(case=(np.array([[1.0, 2.0, 3.0], [0.5, -1.0, 0.0]]), 0), call="Softmax(dim=d)(x)")
 @example(case=(np.array([[1.0, 2.0, 3.0], [0.5, -1.0, 0.0]]), 0),
@@ -146,7 +144,6 @@ def test_softmax_gradient(case, call):
               f"{shown} for x of shape {x.shape}", "Softmax.forward", hint=SOFTMAX_HINT)
 
 
-@settings(max_examples=15)
 @given(case=array_and_dim())
 @example(case=(np.array([[1.0, 2.0, 3.0], [0.5, -1.0, 0.0]]), 0))
 def test_log_softmax_gradient(case):
@@ -170,7 +167,6 @@ MSE_HINT = ("the loss is a MEAN over every element: each prediction's gradient i
             "the number of elements (all of them, not the batch size), and dt = -dp")
 
 
-@settings(max_examples=15)
 @given(case=same_shape_pair(), targets_as=st.sampled_from(["Tensor", "ndarray", "leaf"]))
 @example(case=(np.arange(6.0).reshape(3, 2) / 3, np.ones((3, 2))), targets_as="Tensor")
 @example(case=(np.array([0.5, -1.0, 2.0]), np.array([1.0, 0.0, 0.5])), targets_as="leaf")
@@ -194,7 +190,6 @@ def logits_and_labels(draw):
     return z, labels
 
 
-@settings(max_examples=20)
 @given(case=logits_and_labels(), targets_as=st.sampled_from(["ndarray", "Tensor"]))
 @example(case=(np.array([[2.0, 1.0, 0.1], [0.5, 2.5, -1.0]]), np.array([0, 2])),
          targets_as="ndarray")
@@ -208,7 +203,6 @@ def test_cross_entropy_gradient_wrt_logits(case, targets_as):
                    "through log_softmax (every logit of the row, not only the target's)")
 
 
-@settings(max_examples=10)
 @given(case=same_shape_pair(lo=0.05, hi=0.95, tlo=0, thi=1))
 @example(case=(np.array([0.2, 0.9, 0.5]), np.array([0.0, 1.0, 1.0])))
 def test_bce_gradient_wrt_probabilities(case):
@@ -288,7 +282,6 @@ def linear_case(draw):
     return x, w, b, y
 
 
-@settings(max_examples=15)
 @given(case=linear_case())
 @example(case=(np.arange(6.0).reshape(3, 2) / 4, np.array([[0.5, -0.5], [1.0, 0.25]]),
                np.array([0.1, -0.2]), np.zeros((3, 2))))
@@ -331,7 +324,6 @@ def test_linear_layer_and_mse_end_to_end(case):
                            "the weight's gradient comes from the matmul rule (shapes: (in, out))")
 
 
-@settings(max_examples=10)
 @given(seed=st.integers(0, 2**16), n=st.integers(1, 4), c=st.integers(2, 4))
 def test_sequential_network_and_cross_entropy_end_to_end(seed, n, c):
     rng = np.random.default_rng(seed)
@@ -363,7 +355,6 @@ def test_sequential_network_and_cross_entropy_end_to_end(seed, n, c):
                                 "this parameter")
 
 
-@settings(max_examples=10)
 @given(x=checks.arrays(max_side=3, dtype=F64, lo=1, hi=5, unique=True), seed=st.integers(0, 2**16),
        p=st.sampled_from([0.25, 0.5, 0.8]))
 def test_dropout_gradient_follows_the_mask(x, seed, p):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from hypothesis import example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -132,7 +132,6 @@ def test_adam_and_adamw_come_from_your_kata():
         checks.assert_from_kata(cls, "07_optimizers")
 
 
-@settings(max_examples=10)
 @given(pg=first_steps(), lr=lrs)
 @example(pg=(P0[0], G3[0, 0]), lr=0.1)
 def test_adams_first_step_moves_each_coordinate_by_about_lr(pg, lr):
@@ -167,7 +166,6 @@ def test_adam_matches_the_bias_corrected_recurrence(pg, lr, betas, eps):
                        "with this parameter's step count t")
 
 
-@settings(max_examples=10)
 @given(pg=problems(1, 4), lr=lrs, wd=decays)
 @example(pg=(P0, G3), lr=0.1, wd=0.1)
 def test_adam_weight_decay_is_l2_added_to_the_gradient(pg, lr, wd):
@@ -198,7 +196,6 @@ def test_adamw_matches_its_decoupled_recurrence(pg, lr, betas, eps, wd):
                   hint="AdamW: p = p - lr * weight_decay * p, then Adam's step on the raw grad")
 
 
-@settings(max_examples=10)
 @given(pg=first_steps(), wd=st.floats(0.1, 0.5))
 @example(pg=(P0[0], G3[0, 0]), wd=0.1)
 def test_adamw_differs_from_adam_with_l2(pg, wd):
@@ -222,7 +219,6 @@ def test_adamw_differs_from_adam_with_l2(pg, wd):
                 wrong=[(adam_path(p0, grad[None], [lr], wd=wd)[0], HINTS["coupled"])])
 
 
-@settings(max_examples=10)
 @given(pg=problems(3, 4), lr0=lrs, lr1=lrs, decoupled=st.booleans())
 @example(pg=(P0, G3), lr0=0.01, lr1=0.3, decoupled=False)
 @example(pg=(P0, G3), lr0=0.01, lr1=0.3, decoupled=True)
@@ -241,7 +237,6 @@ def test_adam_lr_change_between_steps_takes_effect(pg, lr0, lr1, decoupled):
                   hint="every step must use the current value of opt.lr")
 
 
-@settings(max_examples=10)
 @given(pg=first_steps())
 @example(pg=(P0[0], G3[0, 0]))
 def test_adam_and_adamw_defaults(pg):

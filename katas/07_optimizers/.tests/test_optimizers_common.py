@@ -82,7 +82,6 @@ def check_close_arrays(p, expected, what):
 
 
 @each_optimizer
-@settings(max_examples=10)  # structural, run once per optimizer
 @given(pg=problems(1, 3, lo=1.0, hi=5.0))
 @example(pg=(P0, np.abs(G3) + 1.0))
 def test_step_updates_parameters_in_place(name, pg):
@@ -114,7 +113,6 @@ def test_step_updates_parameters_in_place(name, pg):
 
 
 @each_optimizer
-@settings(max_examples=10)  # structural, run once per optimizer
 @given(pg=problems(1, 3, dtype=np.float32))
 @example(pg=(P0.astype(np.float32), G3.astype(np.float32)))
 def test_step_keeps_float32_parameters_float32(name, pg):
@@ -138,7 +136,6 @@ def test_step_keeps_float32_parameters_float32(name, pg):
 
 
 @each_optimizer
-@settings(max_examples=10)  # structural, run once per optimizer
 @given(pg=problems(3, 3))
 @example(pg=(P0, G3))
 def test_parameters_without_grad_are_skipped_and_keep_their_state(name, pg):

@@ -8,7 +8,7 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-from hypothesis import example, given, settings
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from pytest_tinytorch import checks
@@ -95,7 +95,6 @@ def test_sgd_comes_from_your_kata():
     checks.assert_from_kata(SGD, "07_optimizers")
 
 
-@settings(max_examples=10)
 @given(pg=problems(1, 1, dtype=np.float32), lr=lrs)
 @example(pg=(P0[0].astype(np.float32), G3[:1, 0].astype(np.float32)), lr=0.5)
 def test_one_sgd_step_is_p_minus_lr_times_grad(pg, lr):
@@ -126,7 +125,6 @@ def test_sgd_momentum_matches_the_recurrence(pg, lr, momentum):
                   hint="v = momentum * v + g with v starting at 0, then p = p - lr * v")
 
 
-@settings(max_examples=10)
 @given(pg=problems(1, 4), lr=lrs)
 @example(pg=(P0, G3), lr=0.25)
 def test_sgd_with_momentum_zero_is_plain_sgd(pg, lr):
@@ -141,7 +139,6 @@ def test_sgd_with_momentum_zero_is_plain_sgd(pg, lr):
                   inputs={"p0": p0, "grads (one per step)": grads})
 
 
-@settings(max_examples=10)
 @given(pg=problems(1, 4), lr=lrs, momentum=st.sampled_from([0.0, 0.5, 0.9]), wd=decays)
 @example(pg=(P0, G3), lr=0.1, momentum=0.0, wd=0.1)
 @example(pg=(P0, G3), lr=0.1, momentum=0.9, wd=0.1)
@@ -159,7 +156,6 @@ def test_sgd_weight_decay_matches_the_recurrence(pg, lr, momentum, wd):
                        "then p = p - lr * v")
 
 
-@settings(max_examples=10)
 @given(pg=problems(1, 4), lr=lrs, momentum=st.sampled_from([0.0, 0.9]), wd=decays)
 @example(pg=(P0, G3), lr=0.1, momentum=0.9, wd=0.2)
 def test_sgd_weight_decay_equals_adding_wd_times_p_to_the_grad(pg, lr, momentum, wd):
@@ -182,7 +178,6 @@ def test_sgd_weight_decay_equals_adding_wd_times_p_to_the_grad(pg, lr, momentum,
                          "before momentum")
 
 
-@settings(max_examples=10)
 @given(pg=problems(3, 4), lr0=lrs, lr1=lrs, momentum=st.sampled_from([0.0, 0.9]))
 @example(pg=(P0, G3), lr0=0.1, lr1=0.5, momentum=0.9)
 @example(pg=(P0, G3), lr0=0.1, lr1=0.5, momentum=0.0)

@@ -103,7 +103,6 @@ def test_clip_grad_norm_comes_from_your_kata():
     checks.assert_from_kata(clip_grad_norm, KATA)
 
 
-@settings(max_examples=10)
 @given(grads=grad_lists(F32, F64), frac=st.floats(0.05, 0.9))
 @example(grads=[np.array([3.0, 4.0], F32), np.array([12.0], F32)], frac=0.5)
 @example(grads=[np.array([0.3, 0.4], F32), np.array([12.0], F32)], frac=0.5)
@@ -142,7 +141,6 @@ def test_clip_grad_norm_above_max_norm_scales_all_grads_by_one_factor(grads, fra
                     inputs=inputs, hint=HINT_PER_PARAM)
 
 
-@settings(max_examples=10)
 @given(grads=grad_lists(F32, F64), factor=st.floats(1.01, 10.0))
 @example(grads=[np.array([3.0, 4.0], F32), np.array([12.0], F32)], factor=1.01)
 @example(grads=[np.array([30.0, 40.0], F32), np.array([0.5], F32)], factor=1.5)
@@ -163,7 +161,6 @@ def test_clip_grad_norm_leaves_grads_untouched_below_max_norm(grads, factor):
     check_norm_value(got, grads, max_norm, inputs)
 
 
-@settings(max_examples=10)
 @given(grads=grad_lists(), frac=st.floats(0.05, 0.9), where=st.integers(0, 3))
 @example(grads=[np.array([3.0, 4.0], F32)], frac=0.5, where=0)
 def test_clip_grad_norm_skips_params_without_grad(grads, frac, where):
@@ -188,7 +185,6 @@ def test_clip_grad_norm_skips_params_without_grad(grads, frac, where):
                            hint="skip parameters whose grad is None, clip the others")
 
 
-@settings(max_examples=10)
 @given(grads=grad_lists(), frac=st.floats(0.05, 0.9))
 @example(grads=[np.array([3.0, 4.0], F32), np.array([12.0], F32)], frac=0.5)
 def test_clip_grad_norm_accepts_a_generator(grads, frac):

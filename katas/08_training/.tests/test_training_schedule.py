@@ -48,7 +48,6 @@ def test_cosine_schedule_comes_from_your_kata():
     checks.assert_from_kata(CosineSchedule, KATA)
 
 
-@settings(max_examples=10)
 @given(case=CASES)
 @example(case=(0.1, 0.001, 10))
 @example(case=(1.0, 0.0, 1))
@@ -88,7 +87,6 @@ def test_cosine_schedule_matches_the_formula_at_every_epoch(case):
                                 "total_epochs)), with epoch clipped to [0, total_epochs]")
 
 
-@settings(max_examples=10)
 @given(case=CASES)
 @example(case=(0.1, 0.001, 10))
 def test_cosine_schedule_never_increases(case):
@@ -104,7 +102,6 @@ def test_cosine_schedule_never_increases(case):
                     hint=HINT_FULL_PERIOD)
 
 
-@settings(max_examples=10)
 @given(case=CASES)
 @example(case=(0.1, 0.001, 10))
 @example(case=(1.0, 0.0, 5))
@@ -119,7 +116,6 @@ def test_cosine_schedule_midpoint_is_the_mean(case):
                             "use of cos")
 
 
-@settings(max_examples=10)
 @given(case=CASES, beyond=st.integers(1, 1000))
 @example(case=(0.1, 0.001, 10), beyond=5)
 def test_cosine_schedule_clips_epochs_outside_the_range(case, beyond):
