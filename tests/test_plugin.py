@@ -302,3 +302,19 @@ def test_import_tinytorch_switches_autograd_on_once_kata_06_is_done(sandboxes, t
     off = subprocess.run([sys.executable, "-c", FAN_IN], cwd=repo, capture_output=True, text=True,
                          env={**env, "TINYTORCH_AUTOGRAD": "off"})
     assert off.returncode != 0 and "backward" in off.stderr, off.stdout + off.stderr
+
+
+def test_a_bug_that_leaks_global_state_fails_its_own_test_only(sandboxes, tmp_path):
+    """Grad mode left off after an exception (a no_grad that does not restore on error)
+    must not cascade: the harness restores the learner's module state around each test."""
+    from tests.mutants import mutants_of
+
+    repo = copy_of(green_base(sandboxes, ["04_losses", "03_layers"]), tmp_path / "repo")
+    solve(repo, "06_autograd")
+    mutant = next(m for m in mutants_of("06_autograd") if m.name.startswith("no_grad exit skips"))
+    target = repo / "katas/06_autograd" / mutant.file
+    target.write_text(mutant.apply(target.read_text()))
+    run = pytest_in(repo, "katas/06_autograd")
+    failed = [n for n, o in run.hidden("06_autograd").items() if o != "passed"]
+    assert failed and len(failed) <= 2, failed  # only the tests of no_grad, not the 150 after it
+    assert all("no_grad" in n for n in failed), failed
