@@ -13,10 +13,10 @@ import os
 import pytest
 
 from .curriculum import HIDDEN_TESTS, Kata, kata_of_path
-from .guard import RunawayCode, cpu_budget
+from .guard import RunawayCode, cpu_budget, no_process_tricks
 from .messages import import_problem
 
-IMPORT_BUDGET = 20.0  # CPU seconds allowed for importing a hidden module and the kata code
+IMPORT_BUDGET = 10.0  # CPU seconds allowed for importing a hidden module and the kata code
 
 
 class ProblemItem(pytest.Item):
@@ -66,20 +66,31 @@ class HiddenTests(pytest.Directory):
 
 
 class KataModule(pytest.Module):
-    """A hidden test module (or a milestone): a failed import becomes one failing item."""
+    """A hidden test module (or a milestone): a failed import becomes one failing item.
+
+    A kata's failed import is remembered for the rest of the run: its other modules fail
+    at once with the same message instead of spending the same endless loop again.
+    """
 
     problem = ""  # set for a locked milestone: collect one failing item, import nothing
+    failed_imports: dict[str, str] = {}  # kata id (or milestone file) -> the message
 
     def collect(self):
         if self.problem:
             return [ProblemItem.from_parent(self, name="locked", message=self.problem)]
+        kata = kata_of_path(self.path)
+        key = kata.id if kata is not None else str(self.path)
+        if key in self.failed_imports:
+            return [ProblemItem.from_parent(self, name="import", message=self.failed_imports[key])]
         try:
-            with cpu_budget(IMPORT_BUDGET, "Importing your kata code"):
+            with cpu_budget(IMPORT_BUDGET, "Importing your kata code"), no_process_tricks():
                 return list(super().collect())
         except (KeyboardInterrupt, pytest.exit.Exception):
             raise
         except BaseException as exc:  # SystemExit, RunawayCode, SyntaxError, anything
-            return [ProblemItem.from_parent(self, name="import", message=import_problem(exc, RunawayCode))]
+            message = import_problem(exc, RunawayCode)
+            self.failed_imports[key] = message
+            return [ProblemItem.from_parent(self, name="import", message=message)]
 
 
 def collect_directory(path, parent, plan):

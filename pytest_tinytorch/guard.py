@@ -33,6 +33,77 @@ class RunawayCode(BaseException):
     """Raised inside learner code when a test or example uses up its CPU budget."""
 
 
+class LearnerInterrupt(Exception):
+    """A KeyboardInterrupt that learner code raised itself: that test's failure, not a
+    reason to abort the run (a real Ctrl-C is told apart by `watch_interrupts`)."""
+
+
+_REAL_INTERRUPT = threading.Event()
+
+
+def watch_interrupts() -> None:
+    """Remember when a real SIGINT (Ctrl-C) arrives, then behave as Python does."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def handler(signum, frame):
+        _REAL_INTERRUPT.set()
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, handler)
+
+
+def real_interrupt() -> bool:
+    return _REAL_INTERRUPT.is_set()
+
+
+def exit_despite_threads(status: int, before) -> None:
+    """A non-daemon thread that learner code started would keep the process alive after
+    the results are written: end it with the run's status instead of hanging."""
+    left = [t for t in threading.enumerate()
+            if t.is_alive() and not t.daemon and t is not threading.main_thread() and t not in before]
+    if left:
+        import sys
+
+        print(f"tinytorch: your code left {len(left)} thread(s) running ({left[0].name}); "
+              "the run ends anyway", file=sys.stderr)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+
+
+class LearnerExit(BaseException):
+    """Learner code called os._exit or os.fork while the grader ran it."""
+
+
+@contextmanager
+def no_process_tricks():
+    """While learner code runs in the grader's process, os._exit and os.fork raise instead
+    (an exit would end the run with no result; a fork would run the session twice)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    saved = os._exit, getattr(os, "fork", None)
+
+    def refuse(what):
+        def call(*args, **kwargs):
+            if threading.current_thread() is threading.main_thread():
+                raise LearnerExit(f"your code called {what} while it was being graded: a kata never "
+                                  "ends or forks the process")
+            return (saved[0] if what == "os._exit" else saved[1])(*args, **kwargs)
+        return call
+
+    os._exit = refuse("os._exit")
+    if saved[1] is not None:
+        os.fork = refuse("os.fork")
+    try:
+        yield
+    finally:
+        os._exit = saved[0]
+        if saved[1] is not None:
+            os.fork = saved[1]
+
+
 def _expired_message(seconds: float, what: str) -> str:
     return (f"{what} used more than {seconds:g} s of CPU time and was stopped: is there an "
             f"endless loop, or a computation far larger than the inputs need?")

@@ -154,6 +154,28 @@ def crash(item, excinfo) -> str:
     return "\n".join(lines)
 
 
+MAX_SECTION = 4_000  # characters of captured output kept per test
+
+
+def cap_sections(sections) -> list:
+    """Captured output kept per test: enough to read, never 100 MB."""
+    out = []
+    for name, text in sections:
+        if len(text) > MAX_SECTION:
+            text = text[:MAX_SECTION] + f"\n... ({len(text) - MAX_SECTION} more characters not shown)"
+        out.append((name, text))
+    return out
+
+
+def nondeterministic(item, excinfo) -> str:
+    """hypothesis ran the same input twice and your code did not give the same result."""
+    return (f"{property_of(item)}: your code gave different results for the same input in two "
+            "calls, so no verdict is stable.\n"
+            "hint: look for an unseeded random generator (np.random.default_rng() without a seed, "
+            "random.random()), state kept between calls (a global, a class attribute, a cache), "
+            "or an input your code modifies in place")
+
+
 def not_started(excinfo) -> str:
     where = learner_frames(excinfo.tb, limit=1).strip()
     return (f"not started: {excinfo.value}" + (f"\n  {where.splitlines()[0].strip()}" if where else "")

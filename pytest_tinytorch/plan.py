@@ -101,8 +101,12 @@ def _redirect_blocked(args: list[str], invocation_dir: Path, blocked: dict[str, 
     return out
 
 
-def make_plan(config) -> Plan:
-    data, warning = state.load()
+def make_plan(config, data: dict | None = None) -> Plan:
+    """The plan of this run; `data` replaces the progress file (a supervised worker is
+    told which katas passed earlier in the same run, and reads nothing from disk)."""
+    warning = None
+    if data is None:
+        data, warning = state.load()
     notes = [warning] if warning else []
     args = list(config.args)
     invocation_dir = Path(config.invocation_params.dir)

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 import time
 from pathlib import Path
 
 import pytest
 from _pytest.reports import TestReport
 
-from . import collect, grade, guard, imports, messages, publish, report, state
+from . import collect, grade, guard, imports, messages, publish, report, state, supervise, worker
 from .curriculum import BY_ID, KATAS, MILESTONES, MILESTONES_BY_NAME, MILESTONES_DIR, ROOT, closure
 from .plan import Plan, make_plan, run_command
 from .screen import Screen
@@ -30,7 +31,19 @@ def pytest_addoption(parser):
     group.addoption("--tinytorch-json", metavar="PATH",
                     help="write every test's outcome and each kata's status to PATH as JSON")
     group.addoption("--tinytorch-grade", action="store_true",
-                    help="grading mode (automatic when CI is set)")
+                    help="grading mode (automatic when CI is set): each kata and milestone runs in a "
+                         "supervised worker process, points come only from this run")
+    group.addoption("--tinytorch-audit", choices=["flag", "zero"], default="flag",
+                    help="grading mode: a kata whose files the static audit flags is only flagged "
+                         "(default) or scores zero")
+    group.addoption("--tinytorch-test-wall", type=float, metavar="SECONDS",
+                    help="grading mode: wall-clock seconds one test may take before it is killed "
+                         "(default 60; 600 for a milestone)")
+    group.addoption("--tinytorch-kata-wall", type=float, metavar="SECONDS",
+                    help="grading mode: wall-clock seconds for a whole kata (default 300; 900 for a milestone)")
+    group.addoption("--tinytorch-partial-credit", action="store_true",
+                    help="points for a failing kata in proportion to its passing tests "
+                         "(default: all or nothing)")
     group.addoption("--tinytorch-budget", type=float, default=2.0, metavar="SECONDS",
                     help="CPU seconds one hypothesis example may use before it is stopped (default 2)")
     group.addoption("--tinytorch-link", choices=["auto", "symlink", "shim"], default="auto",
@@ -50,6 +63,9 @@ def pytest_cmdline_main(config):
                             width=width), end="")
         print(report.next_step(data))
         return 0
+    if (_ours(config) and supervise.grading(config) and not worker.active()
+            and not config.option.collectonly and not hasattr(config, "workerinput")):
+        return supervise.run(config)  # this process never runs learner code
     return None
 
 
@@ -65,16 +81,24 @@ def pytest_configure(config):
     # hidden tests of katas 01-05 must see their katas as written: they run with it off,
     # and kata 06's tests and the milestones switch it on themselves.
     os.environ["TINYTORCH_AUTOGRAD"] = "off"
+    guard.watch_interrupts()
     from . import profiles  # hypothesis and NumPy load only for runs that test something
 
     profiles.load(config)
-    worker = hasattr(config, "workerinput")
-    plan = Plan.loads(config.workerinput["tinytorch_plan"]) if worker else make_plan(config)
+    xdist_worker = hasattr(config, "workerinput")
+    if xdist_worker:
+        plan = Plan.loads(config.workerinput["tinytorch_plan"])
+    else:
+        plan = make_plan(config, data=state.green_only(os.environ["TINYTORCH_GREEN"].split(","))
+                         if worker.active() else None)
     config.stash[PLAN] = plan
     config.args[:] = plan.args
     if plan.serve:
         imports.install(plan.serve)
-    if not worker:
+    config.pluginmanager.register(ReportGuard(config), "tinytorch-report-guard")
+    if worker.active():  # a supervised grading worker: it reports, the parent records
+        config.pluginmanager.register(worker.Worker(config, profiles.GRADING), "tinytorch-worker")
+    elif not xdist_worker:
         controller = Controller(config, plan)
         config.pluginmanager.register(controller, "tinytorch-controller")
         config.pluginmanager.register(Screen(config, controller), "tinytorch-screen")
@@ -82,8 +106,12 @@ def pytest_configure(config):
             config.pluginmanager.register(XdistHooks(plan, controller.tally), "tinytorch-xdist")
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_unconfigure(config):
     imports.uninstall()
+    controller = config.pluginmanager.get_plugin("tinytorch-controller")
+    if controller is not None and controller.pid == os.getpid():
+        guard.exit_despite_threads(controller.exitstatus, controller.threads_before)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -142,12 +170,18 @@ def pytest_runtest_call(item):
     from . import isolation
 
     plan = item.config.stash[PLAN]
-    with isolation.restored(plan.serve), guard.memory_budget():
-        if guard.guard_item(item, item.config.option.tinytorch_budget):
-            return (yield)
-        seconds = MILESTONE_BUDGET if item.nodeid.startswith("milestones/") else PLAIN_TEST_BUDGET
-        with guard.cpu_budget(seconds, "This test"):
-            return (yield)
+    try:
+        with isolation.restored(plan.serve), guard.memory_budget(), guard.no_process_tricks():
+            if guard.guard_item(item, item.config.option.tinytorch_budget):
+                return (yield)
+            seconds = MILESTONE_BUDGET if item.nodeid.startswith("milestones/") else PLAIN_TEST_BUDGET
+            with guard.cpu_budget(seconds, "This test"):
+                return (yield)
+    except KeyboardInterrupt as exc:
+        if guard.real_interrupt():
+            raise
+        raise guard.LearnerInterrupt("your code raised KeyboardInterrupt during this test; only "
+                                     "a real Ctrl-C stops the run") from exc
 
 
 def _explained(item, excinfo) -> tuple[str, str] | None:
@@ -156,6 +190,10 @@ def _explained(item, excinfo) -> tuple[str, str] | None:
         return None
     if excinfo.errisinstance(guard.RunawayCode):
         return RUNAWAY, messages.runaway(excinfo)
+    if excinfo.errisinstance(guard.LearnerExit):
+        return "", f"{excinfo.value}\n{messages.learner_frames(excinfo.tb)}".rstrip()
+    if _flaky(excinfo):
+        return "", messages.nondeterministic(item, excinfo)
     if excinfo.errisinstance(MemoryError):
         return "", messages.memory(excinfo)
     if excinfo.errisinstance(NotImplementedError):
@@ -163,6 +201,15 @@ def _explained(item, excinfo) -> tuple[str, str] | None:
     if excinfo.errisinstance(Exception):
         return "", messages.crash(item, excinfo)
     return None
+
+
+def _flaky(excinfo) -> bool:
+    """hypothesis saw the same input pass once and fail once (or fail differently)."""
+    try:
+        from hypothesis.errors import Flaky
+    except ImportError:
+        return False
+    return excinfo.errisinstance(Flaky)
 
 
 def _todo(excinfo) -> str:
@@ -189,10 +236,52 @@ def pytest_runtest_makereport(item, call):
         props.append(("tinytorch_outcome", outcome))
     if outcome == NOT_STARTED:
         props.append(("tinytorch_todo", _todo(call.excinfo)))
-    sections = [(f"Captured {key} {when}", content) for when, key, content in item._report_sections]
+    sections = messages.cap_sections((f"Captured {key} {when}", content)
+                                     for when, key, content in item._report_sections)
     return TestReport(getattr(item, "id", item.nodeid), item.location, dict.fromkeys(item.keywords, 1),
                       "failed", text, call.when, sections, call.duration, call.start, call.stop,
                       user_properties=props)
+
+
+class ReportGuard:
+    """Registered in every process that runs tests: a test's captured output is kept
+    short, and after each graded test what judging depends on is verified (`integrity`);
+    a change fails that test's teardown, so its kata cannot go green."""
+
+    def __init__(self, config):
+        self.config, self.snapshot = config, None
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionstart(self, session):
+        if not worker.active():  # a supervised worker verifies for itself
+            from .integrity import Snapshot
+
+            import tinytorch  # noqa: F401 - the package's own import hook is part of the baseline
+            self.snapshot = Snapshot(self.config.pluginmanager, profiles_name(self.config))
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        rep = yield
+        if not _graded(item):
+            return rep
+        if rep.sections:
+            rep.sections = messages.cap_sections(rep.sections)
+        if call.when == "teardown" and self.snapshot is not None:
+            changes = self.snapshot.changes()
+            if changes:
+                from .integrity import Snapshot
+
+                self.snapshot = Snapshot(self.config.pluginmanager, profiles_name(self.config))
+                rep.outcome = "failed"
+                rep.longrepr = ("grader tampering detected: code run by this kata changed what the "
+                                "grader relies on:\n  " + "\n  ".join(changes[:10]))
+        return rep
+
+
+def profiles_name(config) -> str | None:
+    from . import profiles
+
+    return profiles.GRADING if profiles.records(config) else None
 
 
 class XdistHooks:
@@ -218,6 +307,22 @@ class Controller:
         self.fingerprints = {k: state.fingerprint(BY_ID[k]) for k in plan.whole}
         self.data = None
         self.problems: list[str] = []
+        self.done: list[str] = []  # katas this run marked done
+        self.passed_milestones: list[str] = []
+        self.pid = os.getpid()  # a forked child of learner code must not write results
+        self.exitstatus = 1
+        self.threads_before = set(threading.enumerate())
+        self._withdraw_stale_links()
+
+    def _withdraw_stale_links(self) -> None:
+        """A link must never point at a file edited after its kata went green."""
+        data = state.load_quietly()
+        for kata in KATAS:
+            if state.changed_since_green(kata, data) and publish.is_published(kata):
+                try:
+                    publish.withdraw(kata)
+                except OSError:
+                    pass
 
     def pytest_collection_finish(self, session):
         self.tally.collection_finished(item.nodeid for item in session.items)
@@ -227,7 +332,7 @@ class Controller:
 
     @pytest.hookimpl(trylast=True)
     def pytest_sessionfinish(self, session, exitstatus):
-        if not self.plan.active or self.config.option.collectonly:
+        if not self.plan.active or self.config.option.collectonly or os.getpid() != self.pid:
             return
         data, warning = state.load()
         if warning:
@@ -235,19 +340,31 @@ class Controller:
         if exitstatus == pytest.ExitCode.INTERRUPTED:
             self.problems.append("tinytorch: the run was interrupted, so nothing was recorded.")
         else:
-            self._record_katas(data)
-            self._record_milestones(data)
-            state.save(data)
-            for kata in KATAS:  # repair: every green kata is linked (links are per learner)
-                if state.is_green(kata, data) and not publish.is_published(kata):
-                    self.problems += publish.publish(kata, self.config.option.tinytorch_link)
+            try:
+                self._record_katas(data)
+                self._record_milestones(data)
+                state.save(data)
+                for kata in KATAS:  # repair: every green kata is linked (links are per learner)
+                    if state.is_green(kata, data) and not publish.is_published(kata):
+                        self.problems += publish.publish(kata, self.config.option.tinytorch_link)
+            except OSError as exc:  # a read-only or broken .tinytorch must not cost the results
+                self.problems.append(f"tinytorch: progress could not be saved ({exc}); the results "
+                                     "below are still complete")
             self._note_narrowed()
         self.data = data
         if session.exitstatus == 0 and self._unfinished():
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        self.exitstatus = int(session.exitstatus)
         if self.config.option.tinytorch_json:
-            grade.write(self.config.option.tinytorch_json,
-                        grade.results(self.tally, data, self.plan, session.exitstatus))
+            payload = grade.results(
+                self.tally, session.exitstatus, katas_run=self.plan.whole + self.plan.partial,
+                done=self.done, milestones_run=self.plan.milestones,
+                milestones_passed=self.passed_milestones, data=data,
+                partial=self.config.option.tinytorch_partial_credit)
+            try:
+                grade.write(self.config.option.tinytorch_json, payload)
+            except OSError as exc:
+                self.problems.append(f"tinytorch: could not write {self.config.option.tinytorch_json}: {exc}")
 
     def _record_katas(self, data: dict) -> None:
         now = time.strftime("%Y-%m-%dT%H:%M:%S")
@@ -261,6 +378,7 @@ class Controller:
                                       "total": total, "not_started": fresh, "updated": now,
                                       "fingerprint": self.fingerprints[kata.id]}
             if done:
+                self.done.append(kata.id)
                 self.problems += publish.publish(kata, self.config.option.tinytorch_link)
             else:
                 publish.withdraw(kata)
@@ -270,6 +388,8 @@ class Controller:
             if name in self.plan.locked:
                 continue
             passed = self.tally.milestone_passed(name)
+            if passed:
+                self.passed_milestones.append(name)
             data["milestones"][name] = {"status": "passed" if passed else "failed",
                                         "updated": time.strftime("%Y-%m-%dT%H:%M:%S")}
 

@@ -9,6 +9,7 @@ line is untouched), then the progress table, and `Next:` is the very last line.
 """
 from __future__ import annotations
 
+import os
 from collections import Counter
 
 import pytest
@@ -71,7 +72,7 @@ class Screen:
 
     def _write(self, tr) -> None:
         data = self.controller.data
-        if data is None:
+        if data is None or os.getpid() != self.controller.pid:
             return
         tr.write_sep("=", "tinytorch")
         for line in self.collapsed_lines():
@@ -108,5 +109,5 @@ class Screen:
     def pytest_unconfigure(self, config):
         data = self.controller.data
         tr = config.pluginmanager.get_plugin("terminalreporter")
-        if data is not None and tr is not None:
+        if data is not None and tr is not None and os.getpid() == self.controller.pid:
             tr.write_line(report.next_step(data), bold=True)

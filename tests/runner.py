@@ -75,9 +75,10 @@ def _clean_env() -> dict:
             if not k.startswith(("PYTEST_", "HYPOTHESIS_")) and k not in ("CI", "GITHUB_ACTIONS")}
 
 
-def pytest_in(repo: Path, *args: str, grade: bool = True, timeout: float = 300,
+def pytest_in(repo: Path, *args: str, grade: bool = False, timeout: float = 300,
               env: dict | None = None, cwd: Path | None = None, warm: bool = True) -> Run:
-    """Run pytest in `repo`, with results written to JSON. `grade` sets CI (as graders do).
+    """Run pytest in `repo`, with results written to JSON. `grade` sets CI, as graders do
+    (a supervised grading run: see pytest_tinytorch/supervise.py).
 
     `warm` forks the run from the warm helper instead of starting a new interpreter: the
     same command, minus ~0.7 s of imports. Tests about the process itself (start-up,

@@ -123,9 +123,14 @@ def test_ctrl_c_records_nothing(sandboxes, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "HYPOTHESIS_"))}
     proc = subprocess.Popen([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", KATA], cwd=repo,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    time.sleep(4)
+    seen = ""
+    while ".tests/test_" not in seen:  # the tests have started (a progress line is printing)
+        seen += proc.stdout.read(1)
+        assert seen or proc.poll() is None, "pytest ended before any test ran"
+    time.sleep(1)
     proc.send_signal(signal.SIGINT)
     output, _ = proc.communicate(timeout=60)
+    output = seen + output
     assert proc.returncode == 2, output[-2000:]
     assert "interrupted, so nothing was recorded" in output
     state = repo / ".tinytorch" / "progress.json"
