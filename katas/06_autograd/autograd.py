@@ -274,6 +274,16 @@ def zero_grad(self: Tensor) -> None:
 
 # ====================================================================== enable
 
+def record(result, fn_class, inputs, **attrs):
+    """Attach fn_class(*inputs, **attrs) to `result` as its _grad_fn when a gradient is
+    wanted (grad mode is on and some Tensor among `inputs` requires grad), and return the
+    tensor recorded on. Constants among `inputs` become Tensors first. If `result` is one
+    of the inputs, record on a new Tensor of its data instead (no cycles). Later katas call
+    this for their own ops.
+    """
+    raise NotImplementedError("kata 06_autograd: write record")
+
+
 def enable_autograd(quiet: bool = False) -> None:
     """Teach Tensor, the activations and the losses to record graphs. Idempotent.
 

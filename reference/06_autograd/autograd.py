@@ -387,8 +387,12 @@ def _as_tensor(x, dtype) -> Tensor:
     return Tensor(x if x.dtype.kind == "f" else x.astype(np.float64))
 
 
-def _record(result, fn_class, inputs, **attrs):
-    """Attach `fn_class(*inputs, **attrs)` to `result` if a gradient is wanted."""
+def record(result, fn_class, inputs, **attrs):
+    """Attach `fn_class(*inputs, **attrs)` to `result` if a gradient is wanted; return it.
+
+    Every wrapped op records itself with this, and so do later katas' own ops (a
+    convolution, an embedding lookup): compute the forward, then `record` it.
+    """
     if not isinstance(result, Tensor):
         return result  # e.g. NotImplemented: let Python try the other operand
     if not is_grad_enabled():
@@ -402,63 +406,63 @@ def _record(result, fn_class, inputs, **attrs):
     return result
 
 
-def _wrapper(original, record):
-    """A patched method: the original forward, untracked, then `record(out, *args)`."""
+def _wrapper(original, recorder):
+    """A patched method: the original forward, untracked, then `recorder(out, *args)`."""
 
     @functools.wraps(original)
     def patched(*args, **kwargs):
         with no_grad():  # the original may use other (patched) ops: record only this one
             out = original(*args, **kwargs)
-        return record(out, *args, **kwargs)
+        return recorder(out, *args, **kwargs)
 
     patched._autograd_original = original
     return patched
 
 
-def _patch(owner, name, record):
+def _patch(owner, name, recorder):
     """Wrap owner.name, unless it is wrapped already (so enable_autograd is idempotent)."""
     current = getattr(owner, name)
     if getattr(current, "_autograd_original", None) is None:
-        setattr(owner, name, _wrapper(current, record))
+        setattr(owner, name, _wrapper(current, recorder))
 
 
 def _binary(fn_class, reverse=False):
-    def record(out, self, other):
+    def recorder(out, self, other):
         inputs = (other, self) if reverse else (self, other)  # 2 - x is Sub(2, x)
-        return _record(out, fn_class, inputs)
-    return record
+        return record(out, fn_class, inputs)
+    return recorder
 
 
 def _reduction(fn_class):
-    def record(out, self, axis=None, keepdims=False):
-        return _record(out, fn_class, (self,), axis=axis, keepdims=keepdims,
+    def recorder(out, self, axis=None, keepdims=False):
+        return record(out, fn_class, (self,), axis=axis, keepdims=keepdims,
                        out=getattr(out, "data", None))
-    return record
+    return recorder
 
 
 def _activation(fn_class):
-    def record(out, layer, x):
-        return _record(out, fn_class, (x,), out=getattr(out, "data", None))
-    return record
+    def recorder(out, layer, x):
+        return record(out, fn_class, (x,), out=getattr(out, "data", None))
+    return recorder
 
 
 def _loss(fn_class):
-    def record(out, loss, predictions, targets):
-        return _record(out, fn_class, (predictions, targets))
-    return record
+    def recorder(out, loss, predictions, targets):
+        return record(out, fn_class, (predictions, targets))
+    return recorder
 
 
 def _record_transpose(out, self, dim0=None, dim1=None):
-    return _record(out, Transpose, (self,), dim0=dim0, dim1=dim1)
+    return record(out, Transpose, (self,), dim0=dim0, dim1=dim1)
 
 
 def _record_getitem(out, self, key):
     key = key.data.astype(np.int64) if isinstance(key, Tensor) else key
-    return _record(out, GetItem, (self,), key=key)
+    return record(out, GetItem, (self,), key=key)
 
 
 def _record_log_softmax(out, x, dim=-1):
-    return _record(out, LogSoftmaxFn, (x,), dim=dim, out=getattr(out, "data", None))
+    return record(out, LogSoftmaxFn, (x,), dim=dim, out=getattr(out, "data", None))
 
 
 # ====================================================================== backward
@@ -539,12 +543,12 @@ _TENSOR_BINARY = {
 
 def _record_masked_fill(out, self, mask, value):
     hidden = np.asarray(mask.data if isinstance(mask, Tensor) else mask) != 0
-    return _record(out, MaskedFill, (self,), mask=np.broadcast_to(hidden, self.shape))
+    return record(out, MaskedFill, (self,), mask=np.broadcast_to(hidden, self.shape))
 
 
 def _record_softmax(out, layer, x, dim=None):
     used = layer.dim if dim is None else dim  # a dim given to the call wins for that call
-    return _record(out, SoftmaxFn, (x,), out=getattr(out, "data", None), dim=used)
+    return record(out, SoftmaxFn, (x,), out=getattr(out, "data", None), dim=used)
 
 
 def enable_autograd(quiet: bool = False) -> None:
@@ -555,12 +559,12 @@ def enable_autograd(quiet: bool = False) -> None:
     """
     for name, (fn_class, reverse) in _TENSOR_BINARY.items():
         _patch(Tensor, name, _binary(fn_class, reverse))
-    _patch(Tensor, "__neg__", lambda out, self: _record(out, Neg, (self,)))
-    _patch(Tensor, "__pow__", lambda out, self, exponent: _record(
+    _patch(Tensor, "__neg__", lambda out, self: record(out, Neg, (self,)))
+    _patch(Tensor, "__pow__", lambda out, self, exponent: record(
         out, Pow, (self,), exponent=getattr(exponent, "data", exponent)))
-    _patch(Tensor, "reshape", lambda out, self, *shape: _record(out, Reshape, (self,)))
-    _patch(Tensor, "view", lambda out, self, *shape: _record(out, Reshape, (self,)))
-    _patch(Tensor, "contiguous", lambda out, self: _record(out, Contiguous, (self,)))
+    _patch(Tensor, "reshape", lambda out, self, *shape: record(out, Reshape, (self,)))
+    _patch(Tensor, "view", lambda out, self, *shape: record(out, Reshape, (self,)))
+    _patch(Tensor, "contiguous", lambda out, self: record(out, Contiguous, (self,)))
     _patch(Tensor, "masked_fill", _record_masked_fill)
     _patch(Tensor, "transpose", _record_transpose)
     _patch(Tensor, "__getitem__", _record_getitem)

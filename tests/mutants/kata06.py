@@ -254,11 +254,11 @@ MUTANTS = [
            new="",
            expect=r"2 \* x with x\.requires_grad=True must return a tensor that requires grad"),
     Mutant(name="Tensor.view left untracked", file=F, test=A + "test_view_is_wrapped_itself",
-           old='    _patch(Tensor, "view", lambda out, self, *shape: _record(out, Reshape, (self,)))\n',
+           old='    _patch(Tensor, "view", lambda out, self, *shape: record(out, Reshape, (self,)))\n',
            new="",
            expect=r"is Tensor\.view wrapped by enable_autograd"),
     Mutant(name="Tensor.contiguous left untracked", file=F, test=O + "test_contiguous[x.contiguous()]",
-           old='    _patch(Tensor, "contiguous", lambda out, self: _record(out, Contiguous, (self,)))\n',
+           old='    _patch(Tensor, "contiguous", lambda out, self: record(out, Contiguous, (self,)))\n',
            new="",
            expect=r"is Tensor\.contiguous wrapped by enable_autograd"),
     Mutant(name="Tensor.masked_fill left untracked", file=F, test=G + "test_requires_grad_propagates_and_constants_get_no_gradient[x.masked_fill(c > 0, -1.0)]",
@@ -409,4 +409,19 @@ MUTANTS = [
                 "        np.exp(dz, out=dz)\n"
                 "        dz /= dz.sum(axis=-1, keepdims=True)\n"),
            expect=r"changed x\.data"),
+    Mutant(name="record returns nothing", file=F, test=A + "test_record_enters_a_custom_function_into_the_graph",
+           old="    result._grad_fn = fn_class(*[_as_tensor(t, result.dtype) for t in inputs], **attrs)\n    return result\n",
+           new="    result._grad_fn = fn_class(*[_as_tensor(t, result.dtype) for t in inputs], **attrs)\n"
+               "    return result if fn_class.__module__ == __name__ else None\n",
+           expect=r"must attach Triple to out .* and return it"),
+    Mutant(name="record ignores no_grad", file=F, test=A + "test_record_records_nothing_without_a_gradient_to_keep",
+           old="    if not is_grad_enabled():\n        return result\n    if not any(",
+           new="    if not is_grad_enabled() and fn_class.__module__ == __name__:\n        return result\n    if not any(",
+           expect=r"record must record nothing under no_grad"),
+    Mutant(name="record's Functions skipped by backward", file=F, test=A + "test_record_converts_constants_and_unbroadcasts",
+           old='        fn = getattr(node, "_grad_fn", None)\n        if fn is None:  # a leaf',
+           new='        fn = getattr(node, "_grad_fn", None)\n'
+               '        if fn is not None and type(fn).__module__ != __name__:\n            continue\n'
+               '        if fn is None:  # a leaf',
+           expect=r"received no gradient|x\.grad"),
 ]

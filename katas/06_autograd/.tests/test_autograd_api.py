@@ -458,3 +458,83 @@ def test_view_is_wrapped_itself(autograd):
         gradcheck(lambda t: t.view(-1), [x], "x.view(-1) with a kata-01 view that does not "
                   "call reshape", "Tensor.view",
                   hint="view is recorded like reshape (a Reshape)")
+
+
+# ---------------------------------------------------------------- record: ops of later katas
+
+class Triple(Function):
+    """z = 3 a, written as a later kata would write its own op."""
+
+    def backward(self, grad):
+        return (3 * grad,)
+
+
+class ScaleRows(Function):
+    """z = a * s for a (n, k) and a constant s (n, 1): the gradient of a is broadcast."""
+
+    def backward(self, grad):
+        return (grad * self.inputs[1].data, None)
+
+
+def test_record_enters_a_custom_function_into_the_graph(autograd):
+    xv = np.array([[0.5, -1.0], [2.0, 0.25]])
+    vv = np.array([[1.5, -2.0], [0.5, 3.0]])
+    (x,) = leaves([xv])
+    out = autograd.record(Tensor(3 * xv), Triple, (x,))
+    if not isinstance(out, Tensor) or out.requires_grad is not True or not isinstance(out._grad_fn, Triple):
+        checks.fail("record(out, Triple, (x,)) must attach Triple to out (requires_grad=True, "
+                    "_grad_fn a Triple) and return it.",
+                    f"got {type(out).__name__}, requires_grad={getattr(out, 'requires_grad', None)!r}, "
+                    f"_grad_fn={type(getattr(out, '_grad_fn', None)).__name__}",
+                    hint="later katas compute a forward themselves, then call record(result, FnClass, "
+                         "inputs, **attrs): the same code path as every wrapped op")
+    if out._grad_fn.inputs[0] is not x:
+        checks.fail("The recorded Function's inputs must be the tensors given to record.",
+                    hint="store the input tensors themselves, not copies: backward reaches the "
+                         "leaves through them")
+    (out * Tensor(vv)).sum().backward()
+    g = leaf_grad(x, "after record(out, Triple, (x,)) and (out * v).sum().backward()", "x", {"x": xv})
+    checks.check_array(g, 3 * vv, "x.grad through a Function entered with record", inputs={"x": xv},
+                       hint="the engine must call the recorded Function's backward like any other")
+
+
+def test_record_converts_constants_and_unbroadcasts(autograd):
+    xv = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    s = np.array([[2.0], [-0.5]])
+    (x,) = leaves([xv])
+    out = autograd.record(Tensor(xv * s), ScaleRows, (x, s))
+    held = getattr(getattr(out, "_grad_fn", None), "inputs", ())
+    if len(held) != 2 or not isinstance(held[1], Tensor):
+        checks.fail("record must turn a constant among the inputs into a Tensor.",
+                    f"the Function holds {[type(t).__name__ for t in held]}",
+                    hint="as for the wrapped ops: Function.inputs holds only Tensors")
+    out.sum().backward()
+    g = leaf_grad(x, "record(out, ScaleRows, (x, s)) then out.sum().backward()", "x", {"x": xv})
+    checks.check_array(g, np.broadcast_to(s, xv.shape), "x.grad through record", inputs={"x": xv, "s": s})
+
+
+def test_record_records_nothing_without_a_gradient_to_keep(autograd):
+    xv = np.array([1.0, 2.0])
+    for what, make, mode in (("under no_grad()", lambda: Tensor(xv, requires_grad=True), "off"),
+                             ("when no input requires grad", lambda: Tensor(xv), "on")):
+        x = make()
+        result = Tensor(3 * xv)
+        if mode == "off":
+            with no_grad():
+                out = autograd.record(result, Triple, (x,))
+        else:
+            out = autograd.record(result, Triple, (x,))
+        if out is not result or out.requires_grad or getattr(out, "_grad_fn", None) is not None:
+            checks.fail(f"record must record nothing {what}, and return the result as it is.",
+                        f"got requires_grad={getattr(out, 'requires_grad', None)!r}, "
+                        f"_grad_fn={type(getattr(out, '_grad_fn', None)).__name__}",
+                        hint="the rule: a recorded output has requires_grad=True and _grad_fn set "
+                             "iff grad mode is on and some Tensor input requires grad")
+
+
+def test_record_on_one_of_its_inputs_makes_a_new_node(autograd):
+    (x,) = leaves([np.array([1.0, -2.0])])
+    out = autograd.record(x, Triple, (x,))
+    if out is x or getattr(out, "_grad_fn", None) is None or x._grad_fn is not None:
+        checks.fail("record(x, Fn, (x,)) must record on a new Tensor of x's data, not on x.",
+                    hint="recording on an input makes the graph a cycle: make Tensor(result.data)")

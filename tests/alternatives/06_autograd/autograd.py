@@ -255,6 +255,9 @@ def _attach(out, fn_class, operands, **attrs):
     return out
 
 
+record = _attach  # the public name later katas call
+
+
 def _quiet_call(method, *args, **kwargs):
     with no_grad():
         return method(*args, **kwargs)
