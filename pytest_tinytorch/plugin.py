@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from _pytest.reports import TestReport
 
-from . import collect, grade, guard, imports, messages, publish, report, state, supervise, worker
+from . import collect, guard, imports, messages, publish, report, results, state, supervise, worker
 from .curriculum import BY_ID, KATAS, MILESTONES, MILESTONES_BY_NAME, MILESTONES_DIR, ROOT, closure
 from .plan import Plan, make_plan, run_command
 from .screen import Screen
@@ -356,13 +356,13 @@ class Controller:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
         self.exitstatus = int(session.exitstatus)
         if self.config.option.tinytorch_json:
-            payload = grade.results(
+            payload = results.build(
                 self.tally, session.exitstatus, katas_run=self.plan.whole + self.plan.partial,
                 done=self.done, milestones_run=self.plan.milestones,
                 milestones_passed=self.passed_milestones, data=data,
                 partial=self.config.option.tinytorch_partial_credit)
             try:
-                grade.write(self.config.option.tinytorch_json, payload)
+                results.write(self.config.option.tinytorch_json, payload)
             except OSError as exc:
                 self.problems.append(f"tinytorch: could not write {self.config.option.tinytorch_json}: {exc}")
 

@@ -29,8 +29,9 @@ from pathlib import Path
 import pytest
 from _pytest.config import create_terminal_writer
 
-from . import audit, grade, publish, report, state
-from .curriculum import (BY_ID, KATAS, KATAS_DIR, MILESTONES_BY_NAME, ROOT, closure, kata_of_path)
+from . import audit, publish, report, results, state
+from .curriculum import (BY_ID, KATAS, KATAS_DIR, MILESTONES_BY_NAME, MILESTONES_DIR, ROOT, closure,
+                         kata_of_path)
 from .tally import ERROR, FAILED, PASSED, RUNAWAY, Tally
 from .worker import ENV as WORKER_ENV
 
@@ -146,8 +147,13 @@ def select_units(config) -> list[Unit]:
             katas.add(kata.id)
         elif path in (ROOT, KATAS_DIR) or KATAS_DIR.is_relative_to(path):
             katas |= {k.id for k in KATAS if k.written}
-        elif path.parent == MILESTONES_BY_NAME["perceptron"].path.parent:
+        elif path == MILESTONES_DIR:
+            milestones += [m.name for m in MILESTONES_BY_NAME.values() if m.written]
+        elif path.parent == MILESTONES_DIR:
             milestones += [m.name for m in MILESTONES_BY_NAME.values() if m.path == path]
+    if milestones:
+        for m in milestones:
+            katas |= {k.id for k in closure(MILESTONES_BY_NAME[m].requires)}
     if not katas and not milestones:
         katas = {k.id for k in KATAS if k.written}
     katas = {k.id for k in closure(sorted(katas)) if k.written}
@@ -330,10 +336,52 @@ def run_unit(unit: Unit, green: list[str], logdir: Path, limits: Limits) -> Unit
     return total
 
 
-def record_unit(unit: Unit, result: UnitResult, tally: Tally) -> bool:
+MANIFEST = ROOT / "GRADING-MANIFEST.json"  # written by `release`: what a pristine template holds
+
+
+def manifest_ids() -> dict[str, list[str]]:
+    """The test ids each kata had when the template was released (empty without one)."""
+    try:
+        data = json.loads(MANIFEST.read_text(encoding="utf-8"))
+        return {k: list(v) for k, v in data.get("expected_tests", {}).items()}
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
+def collect_ids(root: Path) -> dict[str, list[str]]:
+    """Every hidden test id of every written kata of the tree at `root`, collected by a
+    worker that treats all katas as green (the stubs import, and are never called)."""
+    read_fd, write_fd = os.pipe()
+    env = {k: v for k, v in os.environ.items() if k not in GRADE_ENV and not k.startswith("PYTEST_")}
+    env.update({WORKER_ENV: str(write_fd), "TINYTORCH_GREEN": ",".join(k.id for k in KATAS if k.written),
+                "TINYTORCH_SKIP": ""})
+    proc = subprocess.Popen([sys.executable, "-m", "pytest", "--noconftest", "-p", "pytest_tinytorch.plugin",
+                             "-p", "no:cacheprovider", "-q", "--collect-only", "katas"],
+                            cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            stdin=subprocess.DEVNULL, pass_fds=(write_fd,))
+    os.close(write_fd)
+    data = b""
+    with os.fdopen(read_fd, "rb") as pipe:
+        data = pipe.read()
+    proc.wait(timeout=300)
+    ids: list[str] = []
+    for line in data.splitlines():
+        event = json.loads(line)
+        if event.get("event") == "collected":
+            ids = event["ids"]
+    out: dict[str, list[str]] = {}
+    for nodeid in ids:
+        parts = nodeid.split("/")
+        if len(parts) > 2 and parts[0] == "katas" and "/.tests/" in nodeid:
+            out.setdefault(parts[1], []).append(nodeid)
+    return out
+
+
+def record_unit(unit: Unit, result: UnitResult, tally: Tally, manifest: dict | None = None) -> bool:
     """Feed a unit's reports to the tally and say whether it passed, checked from outside:
-    every expected test reported a pass and nothing was tampered with."""
-    expected = set(result.collected)
+    every expected test (those collected, those the released template had, and every test
+    function of the hidden files) reported a pass, and nothing was tampered with."""
+    expected = set(result.collected) | set((manifest or {}).get(unit.name, []))
     if unit.kind == "kata":
         functions = hidden_functions(unit.name)
         seen = {n.split("[", 1)[0] for n in expected}
@@ -363,16 +411,17 @@ def run(config) -> int:
     except pytest.UsageError as exc:  # refused: still a complete result, with no points
         path = config.getoption("tinytorch_json", None)
         if path:
-            payload = grade.results(Tally(), pytest.ExitCode.USAGE_ERROR, katas_run=[], done=[],
+            payload = results.build(Tally(), pytest.ExitCode.USAGE_ERROR, katas_run=[], done=[],
                                     milestones_run=[], milestones_passed=[], mode="grading")
             payload["error"] = str(exc)
-            grade.write(path, payload)
+            results.write(path, payload)
         raise
     tally = Tally()
     tally.collected = True
     done: list[str] = []
     passed_milestones: list[str] = []
     findings = audit.scan([u.name for u in units if u.kind == "kata"])
+    manifest = manifest_ids()
     started = time.monotonic()
     tw = create_terminal_writer(config)
     try:
@@ -386,7 +435,7 @@ def run(config) -> int:
                     tw.line(f"{unit.kind} {unit.name}: blocked (needs {report.kata_numbers(missing)})")
                     continue
                 result = run_unit(unit, list(done), Path(tmp), Limits.of(config, unit.kind))
-                ok = record_unit(unit, result, tally)
+                ok = record_unit(unit, result, tally, manifest)
                 if unit.kind == "kata" and list(BY_ID[unit.name].path.rglob("conftest.py")):
                     node = f"{unit.prefix}::conftest"
                     tally.expect({node})
@@ -421,14 +470,14 @@ def _finish(config, tw, tally, units, done, milestones, findings, exitstatus, se
     for rec in tally.records.values():
         if rec.panel:
             tw.write(rec.panel)
-    payload = grade.results(tally, exitstatus, katas_run=[u.name for u in units if u.kind == "kata"],
+    payload = results.build(tally, exitstatus, katas_run=[u.name for u in units if u.kind == "kata"],
                             done=done, milestones_run=[u.name for u in units if u.kind == "milestone"],
                             milestones_passed=milestones, findings=findings, mode="grading",
                             partial=config.getoption("tinytorch_partial_credit", False), seconds=seconds)
     path = config.getoption("tinytorch_json", None)
     if path:
         try:
-            grade.write(path, payload)
+            results.write(path, payload)
         except OSError as exc:
             tw.line(f"tinytorch: could not write {path}: {exc}", yellow=True)
     data = _record_progress(tally, done, milestones, units)

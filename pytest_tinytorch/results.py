@@ -44,7 +44,7 @@ def kata_points(kata, status: str, passed: int, total: int, partial: bool) -> in
     return 0
 
 
-def results(tally, exitstatus: int, *, katas_run, done, milestones_run, milestones_passed,
+def build(tally, exitstatus: int, *, katas_run, done, milestones_run, milestones_passed,
             data: dict | None = None, findings: dict | None = None, mode: str = "learning",
             trusted: bool = False, partial: bool = False, seconds: float | None = None) -> dict:
     findings = findings or {}
