@@ -47,7 +47,16 @@ GRADE_ENV = ("CI", "GITHUB_ACTIONS")
 
 
 def grading(config) -> bool:
-    return bool(config.getoption("tinytorch_grade", False) or any(os.environ.get(v) for v in GRADE_ENV))
+    """A grading run: asked for (or CI is set) and aimed at katas or milestones only (the
+    project's own suite, `pytest tests`, runs as usual under CI)."""
+    asked = config.getoption("tinytorch_grade", False) or any(os.environ.get(v) for v in GRADE_ENV)
+    return bool(asked) and all(_graded_path(config, arg) for arg in config.args)
+
+
+def _graded_path(config, arg: str) -> bool:
+    path = (Path(config.invocation_params.dir) / arg.partition("::")[0]).resolve()
+    return path == ROOT or path.is_relative_to(KATAS_DIR) or path.is_relative_to(MILESTONES_DIR) \
+        or KATAS_DIR.is_relative_to(path)
 
 
 # Options that narrow or re-configure what a grading run judges.
