@@ -120,13 +120,15 @@ def test_ctrl_c_records_nothing(sandboxes, tmp_path):
     path.write_text(path.read_text().replace(
         "    def __add__(self, other):\n",
         "    def __add__(self, other):\n        import time; time.sleep(0.2)\n", 1))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "HYPOTHESIS_"))}
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("PYTEST_", "HYPOTHESIS_")) and k not in ("CI", "GITHUB_ACTIONS")}
     proc = subprocess.Popen([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", KATA], cwd=repo,
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     seen = ""
     while ".tests/test_" not in seen:  # the tests have started (a progress line is printing)
-        seen += proc.stdout.read(1)
-        assert seen or proc.poll() is None, "pytest ended before any test ran"
+        char = proc.stdout.read(1)
+        assert char, f"pytest ended before any test ran:\n{seen[-2000:]}"
+        seen += char
     time.sleep(1)
     proc.send_signal(signal.SIGINT)
     output, _ = proc.communicate(timeout=60)
