@@ -1,0 +1,418 @@
+"""Plausible wrong solutions of kata 11 (embeddings)."""
+from tests.mutants import Mutant
+
+L = "test_embeddings_lookup.py::"
+P = "test_embeddings_positions.py::"
+Y = "test_embeddings_layer.py::"
+F = "embeddings.py"
+
+MUTANTS = [
+    # ------------------------------------------------------------ the scatter-add
+    Mutant(
+        name="backward assigns rows instead of adding them",
+        file=F, test=L + "test_embedding_function_backward_scatter_adds",
+        old="np.add.at(dw, self.indices, grad)",
+        new="dw[self.indices] = grad",
+        expect=r"use np\.add\.at\(dw, ids, g\)",
+    ),
+    Mutant(
+        name="backward adds with buffered fancy indexing (dw[ids] += g)",
+        file=F, test=L + "test_embedding_function_backward_scatter_adds",
+        old="np.add.at(dw, self.indices, grad)",
+        new="dw[self.indices] += grad",
+        expect=r"a repeated id must collect the gradient of EVERY position",
+    ),
+    Mutant(
+        name="backward returns the array, not a 1-tuple",
+        file=F, test=L + "test_embedding_function_backward_scatter_adds",
+        old="        np.add.at(dw, self.indices, grad)\n        return (dw,)",
+        new="        np.add.at(dw, self.indices, grad)\n        return dw",
+        expect=r"must return a 1-tuple \(dweight,\)",
+    ),
+    Mutant(
+        name="backward flattens grad in place",
+        file=F, test=L + "test_embedding_function_backward_scatter_adds",
+        old="        np.add.at(dw, self.indices, grad)\n",
+        new="        grad.shape = (-1, grad.shape[-1])  # one row per position\n"
+            "        np.add.at(dw, self.indices.reshape(-1), grad)\n",
+        expect=r"must not modify the gradient it is given",
+    ),
+    Mutant(
+        name="lookup recorded through Tensor indexing instead of EmbeddingFunction",
+        file=F, test=L + "test_lookup_records_embedding_function",
+        old="        return record(out, EmbeddingFunction, (self.weight,), indices=ids)",
+        new="        return self.weight[ids]",
+        expect=r"recorded as an EmbeddingFunction",
+    ),
+    Mutant(
+        name="indices recorded flat",
+        file=F, test=L + "test_lookup_records_embedding_function",
+        old="        return record(out, EmbeddingFunction, (self.weight,), indices=ids)",
+        new="        return record(out, EmbeddingFunction, (self.weight,), indices=ids.reshape(-1))",
+        expect=r"record the ids with their own shape",
+    ),
+    Mutant(
+        name="indices recorded as floats",
+        file=F, test=L + "test_lookup_records_embedding_function",
+        old="        return record(out, EmbeddingFunction, (self.weight,), indices=ids)",
+        new="        return record(out, EmbeddingFunction, (self.weight,), indices=ids.astype(np.float64))",
+        expect=r"record the ids as an np\.int64 array",
+    ),
+    # ------------------------------------------------------------ the lookup
+    Mutant(
+        name="lookup flattens the ids",
+        file=F, test=L + "test_lookup_gathers_one_row_per_id",
+        old="out = Tensor(np.take(self.weight.data, ids, axis=0))",
+        new="out = Tensor(np.take(self.weight.data, ids.reshape(-1), axis=0))",
+        expect=r"keep the ids' shape",
+    ),
+    Mutant(
+        name="lookup always float32",
+        file=F, test=L + "test_lookup_gathers_one_row_per_id",
+        old="out = Tensor(np.take(self.weight.data, ids, axis=0))",
+        new="out = Tensor(np.take(self.weight.data, ids, axis=0).astype(np.float32))",
+        expect=r"the output has the weight's dtype",
+    ),
+    Mutant(
+        name="a single id gives a (1, embed_dim) output",
+        file=F, test=L + "test_lookup_of_one_int_gives_one_row",
+        old="    raw = np.asarray(indices.data if isinstance(indices, Tensor) else indices)",
+        new="    raw = np.atleast_1d(indices.data if isinstance(indices, Tensor) else indices)",
+        expect=r"a single id gives a single row",
+    ),
+    Mutant(
+        name="table cached at the first lookup",
+        file=F, test=L + "test_lookup_reads_the_current_weight",
+        old="out = Tensor(np.take(self.weight.data, ids, axis=0))",
+        new="out = Tensor(np.take(self.__dict__.setdefault('_table', self.weight.data), ids, axis=0))",
+        expect=r"read self\.weight at every call",
+    ),
+    Mutant(
+        name="negative ids accepted (NumPy wraps them)",
+        file=F, test=L + "test_out_of_range_ids_raise_value_error_naming_vocab_size",
+        old="    bad = (raw < 0) | (raw >= vocab_size)",
+        new="    bad = raw >= vocab_size",
+        expect=r"a negative id is an error too",
+    ),
+    Mutant(
+        name="id == vocab_size not caught (off by one)",
+        file=F, test=L + "test_out_of_range_ids_raise_value_error_naming_vocab_size",
+        old="    bad = (raw < 0) | (raw >= vocab_size)",
+        new="    bad = (raw < 0) | (raw > vocab_size)",
+        expect=r"the largest valid id is vocab_size - 1",
+    ),
+    Mutant(
+        name="range error does not name vocab_size",
+        file=F, test=L + "test_out_of_range_ids_raise_value_error_naming_vocab_size",
+        old='raise ValueError(f"token id {first} is out of range for vocab_size={vocab_size} "',
+        new='raise ValueError(f"token id {first} is out of range for the vocabulary "',
+        expect=r"must contain 'vocab_size=",
+    ),
+    Mutant(
+        name="range check with min/max crashes on empty ids",
+        file=F, test=L + "test_out_of_range_ids_raise_value_error_naming_vocab_size",
+        old="    bad = (raw < 0) | (raw >= vocab_size)\n    if np.any(bad):",
+        new="    bad = (raw < 0) | (raw >= vocab_size)\n    if raw.min() < 0 or raw.max() >= vocab_size:",
+        expect=r"an empty ids array is valid",
+    ),
+    Mutant(
+        name="non-integral ids truncated by astype",
+        file=F, test=L + "test_non_integral_ids_raise_value_error[1.5]",
+        old="        if not np.all(whole):",
+        new="        if False:",
+        expect=r"astype\(int\) would quietly turn 1\.5 into 1",
+    ),
+    # ------------------------------------------------------------ the tables
+    Mutant(
+        name="token table without requires_grad",
+        file=F, test=L + "test_embedding_table_shape_dtype_bounds_and_parameters",
+        old="self.weight = Tensor(w.astype(np.float32), requires_grad=True)",
+        new="self.weight = Tensor(w.astype(np.float32))",
+        expect=r"must have requires_grad=True",
+    ),
+    Mutant(
+        name="token table in float64",
+        file=F, test=L + "test_embedding_table_shape_dtype_bounds_and_parameters",
+        old="self.weight = Tensor(w.astype(np.float32), requires_grad=True)",
+        new="self.weight = Tensor(w, requires_grad=True)",
+        expect=r"weight must be float32",
+    ),
+    Mutant(
+        name="Xavier bound sqrt(1 / (V + D))",
+        file=F, test=L + "test_embedding_table_shape_dtype_bounds_and_parameters",
+        old="limit = math.sqrt(6.0 / (self.vocab_size + self.embed_dim))",
+        new="limit = math.sqrt(1.0 / (self.vocab_size + self.embed_dim))",
+        expect=r"drawn uniformly from \[-a, a\]",
+    ),
+    Mutant(
+        name="token table from a fixed private generator",
+        file=F, test=L + "test_embedding_table_follows_np_random_seed",
+        old="w = np.random.uniform(-limit, limit, size=(self.vocab_size, self.embed_dim))",
+        new="w = np.random.default_rng(7).uniform(-limit, limit, size=(self.vocab_size, self.embed_dim))",
+        expect=r"a generator with a fixed seed ignores np\.random\.seed",
+    ),
+    Mutant(
+        name="sizes not validated",
+        file=F, test=L + "test_sizes_must_be_positive_ints[Embedding-0-3]",
+        old='    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:\n'
+            '        raise ValueError(f"{name} must be a positive int, got {value!r}")\n',
+        new="",
+        expect=r"must raise ValueError",
+    ),
+    Mutant(
+        name="position table not trainable",
+        file=F, test=P + "test_position_table_shape_dtype_bounds_and_parameters",
+        old="self.position_embeddings = Tensor(p.astype(np.float32), requires_grad=True)",
+        new="self.position_embeddings = Tensor(p.astype(np.float32))",
+        expect=r"learned positions are parameters",
+    ),
+    Mutant(
+        name="position table with Xavier's bound",
+        file=F, test=P + "test_position_table_shape_dtype_bounds_and_parameters",
+        old="limit = math.sqrt(2.0 / self.embed_dim)",
+        new="limit = math.sqrt(6.0 / (self.max_seq_len + self.embed_dim))",
+        expect=r"b = sqrt\(2 / embed_dim\)",
+    ),
+    # ------------------------------------------------------------ PositionalEncoding.forward
+    Mutant(
+        name="start_pos ignored",
+        file=F, test=P + "test_forward_adds_rows_start_pos_onward_to_every_sequence",
+        old="        return x + self.position_embeddings[start:start + seq_len]",
+        new="        return x + self.position_embeddings[:seq_len]",
+        expect=r"position t of the sequence gets row start_pos \+ t",
+    ),
+    Mutant(
+        name="positions re-wrapped from .data (cut from the graph)",
+        file=F, test=P + "test_gradients_reach_x_and_the_table",
+        old="        return x + self.position_embeddings[start:start + seq_len]",
+        new="        return x + Tensor(self.position_embeddings.data[start:start + seq_len])",
+        expect=r"x1 received no gradient(.|\n)*cut out of the graph",
+    ),
+    Mutant(
+        name="positions added into x in place",
+        file=F, test=P + "test_forward_adds_rows_start_pos_onward_to_every_sequence",
+        old="        return x + self.position_embeddings[start:start + seq_len]",
+        new="        x.data += self.position_embeddings.data[start:start + seq_len]\n        return x",
+        expect=r"must not modify x",
+    ),
+    Mutant(
+        name="length check off by one (== max_seq_len refused)",
+        file=F, test=P + "test_a_sequence_that_ends_at_max_seq_len_fits[5-0-5]",
+        old="    if start_pos + seq_len > max_seq_len:",
+        new="    if start_pos + seq_len >= max_seq_len:",
+        expect=r"== max_seq_len uses the last row of the table: it fits",
+    ),
+    Mutant(
+        name="no length check (a one-row slice broadcasts)",
+        file=F, test=P + "test_too_long_sequences_raise_value_error_naming_max_seq_len[5-4-3]",
+        old="    if start_pos + seq_len > max_seq_len:",
+        new="    if False:",
+        expect=r"must raise ValueError(.|\n)*broadcasts silently",
+    ),
+    Mutant(
+        name="negative start_pos accepted",
+        file=F, test=P + "test_bad_inputs_raise_value_error[start_pos -1]",
+        old="    if isinstance(start_pos, bool) or not isinstance(start_pos, numbers.Integral) or start_pos < 0:",
+        new="    if isinstance(start_pos, bool) or not isinstance(start_pos, numbers.Integral):",
+        expect=r"a negative slice start counts from the end",
+    ),
+    Mutant(
+        name="x of the wrong number of dimensions not checked",
+        file=F, test=P + "test_bad_inputs_raise_value_error[2-D x]",
+        old="        if len(x.shape) != 3:",
+        new="        if False:",
+        expect=r"must contain '\(3, 2\)'",
+    ),
+    # ------------------------------------------------------------ sinusoidal
+    Mutant(
+        name="sinusoidal: sin and cos swapped",
+        file=F, test=P + "test_sinusoidal_table_matches_the_formula",
+        old="    table[:, 0::2] = np.sin(angles)\n    table[:, 1::2] = np.cos(angles[:, : embed_dim // 2])",
+        new="    table[:, 0::2] = np.cos(angles)\n    table[:, 1::2] = np.sin(angles[:, : embed_dim // 2])",
+        expect=r"even columns \(0, 2, \.\.\.\) hold sines",
+    ),
+    Mutant(
+        name="sinusoidal: exponent uses i instead of 2i",
+        file=F, test=P + "test_sinusoidal_table_matches_the_formula",
+        old="angles = pos * np.power(10000.0, -even / embed_dim)",
+        new="angles = pos * np.power(10000.0, -(even / 2) / embed_dim)",
+        expect=r"not the pair index i",
+    ),
+    Mutant(
+        name="sinusoidal: odd embed_dim rounded up to even",
+        file=F, test=P + "test_sinusoidal_table_matches_the_formula",
+        old="angles = pos * np.power(10000.0, -even / embed_dim)",
+        new="angles = pos * np.power(10000.0, -even / (embed_dim + embed_dim % 2))",
+        expect=r"divide the exponent by embed_dim itself",
+    ),
+    Mutant(
+        name="sinusoidal: positions start at 1",
+        file=F, test=P + "test_sinusoidal_table_matches_the_formula",
+        old="pos = np.arange(max_seq_len, dtype=np.float64)[:, None]",
+        new="pos = np.arange(1, max_seq_len + 1, dtype=np.float64)[:, None]",
+        expect=r"positions count from 0",
+    ),
+    Mutant(
+        name="sinusoidal: sines then cosines in two halves",
+        file=F, test=P + "test_sinusoidal_table_matches_the_formula",
+        old="    table[:, 0::2] = np.sin(angles)\n    table[:, 1::2] = np.cos(angles[:, : embed_dim // 2])",
+        new="    half = angles.shape[1]\n    table[:, :half] = np.sin(angles)\n"
+            "    table[:, half:] = np.cos(angles[:, : embed_dim // 2])",
+        expect=r"interleave: sines in columns 0::2",
+    ),
+    Mutant(
+        name="sinusoidal table left in float64",
+        file=F, test=P + "test_sinusoidal_table_matches_the_formula",
+        old="    return Tensor(table.astype(np.float32))",
+        new="    return Tensor(table)",
+        expect=r"store the table as float32",
+    ),
+    # ------------------------------------------------------------ EmbeddingLayer
+    Mutant(
+        name="scale_embeddings ignored",
+        file=F, test=Y + "test_forward_is_scaled_tokens_plus_positions",
+        old="        if self.scale_embeddings:\n            x = x * math.sqrt(self.embed_dim)",
+        new="",
+        expect=r"scale_embeddings multiplies the token vectors by sqrt\(embed_dim\)",
+    ),
+    Mutant(
+        name="scaled by embed_dim, not its square root",
+        file=F, test=Y + "test_forward_is_scaled_tokens_plus_positions",
+        old="            x = x * math.sqrt(self.embed_dim)",
+        new="            x = x * float(self.embed_dim)",
+        expect=r"the scale is sqrt\(embed_dim\), not embed_dim",
+    ),
+    Mutant(
+        name="scaled after adding the positions",
+        file=F, test=Y + "test_forward_is_scaled_tokens_plus_positions",
+        old="        if self.scale_embeddings:\n            x = x * math.sqrt(self.embed_dim)\n"
+            "        if self.pos_encoding_type == \"learned\":\n"
+            "            x = self.pos_encoding(x, start_pos)\n",
+        new="        if self.pos_encoding_type == \"learned\":\n"
+            "            x = self.pos_encoding(x, start_pos)\n"
+            "            if self.scale_embeddings:\n"
+            "                x = x * math.sqrt(self.embed_dim)\n",
+        expect=r"scale only the token vectors, then add the positions",
+    ),
+    Mutant(
+        name="sinusoidal rows ignore start_pos",
+        file=F, test=Y + "test_forward_is_scaled_tokens_plus_positions",
+        old="x = x + self.pos_encoding[start:start + ids.shape[-1]]",
+        new="x = x + self.pos_encoding[:ids.shape[-1]]",
+        expect=r"positions start at row start_pos",
+    ),
+    Mutant(
+        name="1-D tokens keep the batch axis",
+        file=F, test=Y + "test_forward_is_scaled_tokens_plus_positions",
+        old="        return x[0] if single else x",
+        new="        return x",
+        expect=r"without a batch axis",
+    ),
+    Mutant(
+        name="token dimensions not checked",
+        file=F, test=Y + "test_tokens_must_be_1d_or_2d[shape1]",
+        old="        if ids.ndim not in (1, 2):",
+        new="        if ids.ndim not in (1, 2, 3):",
+        expect=r"must raise ValueError",
+    ),
+    Mutant(
+        name="unknown pos_encoding treated as None",
+        file=F, test=Y + "test_unknown_pos_encoding_raises_value_error_naming_the_choices[rope]",
+        old="        if not any(pos_encoding is c or pos_encoding == c for c in POS_ENCODINGS):",
+        new="        if False:",
+        expect=r"must be refused, not treated as no positions",
+    ),
+    Mutant(
+        name="sinusoidal table made trainable",
+        file=F, test=Y + "test_parameters_are_the_token_table_then_learned_positions[sinusoidal]",
+        old="            self.pos_encoding = create_sinusoidal_embeddings(max_seq_len, embed_dim)",
+        new="            self.pos_encoding = Tensor(create_sinusoidal_embeddings(max_seq_len, embed_dim).data,\n"
+            "                                       requires_grad=True)",
+        expect=r"the sinusoidal table is fixed \(requires_grad=False\): it is no parameter",
+    ),
+    Mutant(
+        name="scaling rebuilt from .data (token table cut from the graph)",
+        file=F, test=Y + "test_gradients_reach_the_token_table_and_learned_positions[scaled-None]",
+        old="            x = x * math.sqrt(self.embed_dim)",
+        new="            x = Tensor(x.data * math.sqrt(self.embed_dim))",
+        expect=r"x0 received no gradient(.|\n)*cut out of the graph",
+    ),
+    Mutant(
+        name="sinusoidal length not checked",
+        file=F, test=Y + "test_too_long_sequences_raise_value_error_naming_max_seq_len[sinusoidal]",
+        old="            _check_length(start, ids.shape[-1], self.max_seq_len)\n",
+        new="",
+        expect=r"check start_pos \+ seq_len against max_seq_len before slicing",
+    ),
+    Mutant(
+        name="length limit enforced without positions",
+        file=F, test=Y + "test_without_positions_any_length_and_start_pos_work",
+        old="        return x[0] if single else x",
+        new="        _check_length(_check_start(start_pos), ids.shape[-1], self.max_seq_len)\n"
+            "        return x[0] if single else x",
+        expect=r"with pos_encoding=None there are no positions",
+    ),
+    Mutant(
+        name="default max_seq_len 256",
+        file=F, test=Y + "test_defaults_are_tinytorchs",
+        old="    def __init__(self, vocab_size: int, embed_dim: int, max_seq_len: int = 512,",
+        new="    def __init__(self, vocab_size: int, embed_dim: int, max_seq_len: int = 256,",
+        expect=r"as in TinyTorch",
+    ),
+    Mutant(
+        name="embed_dim mismatch not checked",
+        file=F, test=P + "test_bad_inputs_raise_value_error[embed_dim 3 instead of 2]",
+        old="        if embed_dim != self.embed_dim:",
+        new="        if False:",
+        expect=r"check it before adding and raise a ValueError naming embed_dim",
+    ),
+    Mutant(
+        name="Embedding is not a Layer",
+        file=F, test=L + "test_embedding_table_shape_dtype_bounds_and_parameters",
+        old="class Embedding(Layer):",
+        new="class Embedding:",
+        expect=r"Embedding must subclass kata 03's Layer",
+    ),
+    Mutant(
+        name="PositionalEncoding forward without a default start_pos",
+        file=F, test=P + "test_forward_adds_rows_start_pos_onward_to_every_sequence",
+        old="    def forward(self, x: Tensor, start_pos: int = 0) -> Tensor:",
+        new="    def forward(self, x: Tensor, start_pos: int) -> Tensor:",
+        expect=r"with the default start_pos raised TypeError",
+    ),
+    Mutant(
+        name="EmbeddingLayer forward without a default start_pos",
+        file=F, test=Y + "test_the_code_under_test_comes_from_your_kata",
+        old="    def forward(self, tokens, start_pos: int = 0) -> Tensor:",
+        new="    def forward(self, tokens, start_pos: int) -> Tensor:",
+        expect=r"missing 1 required positional argument: 'start_pos'",
+    ),
+    Mutant(
+        name="scale_embeddings defaults to True",
+        file=F, test=Y + "test_defaults_are_tinytorchs",
+        old='pos_encoding: str | None = "learned", scale_embeddings: bool = False):',
+        new='pos_encoding: str | None = "learned", scale_embeddings: bool = True):',
+        expect=r"the default scale_embeddings is False, as in TinyTorch",
+    ),
+    Mutant(
+        name="pos_encoding_type stored as a string",
+        file=F, test=Y + "test_construction_stores_its_parts[None]",
+        old="        self.pos_encoding_type = pos_encoding\n",
+        new="        self.pos_encoding_type = str(pos_encoding)\n",
+        expect=r"must store pos_encoding_type = None",
+    ),
+    Mutant(
+        name="token embedding sizes swapped",
+        file=F, test=Y + "test_construction_stores_its_parts[learned]",
+        old="        self.token_embedding = Embedding(vocab_size, embed_dim)",
+        new="        self.token_embedding = Embedding(embed_dim, vocab_size)",
+        expect=r"token_embedding must be an Embedding\(11, 6\)",
+    ),
+    Mutant(
+        name="learned positions sized by vocab_size",
+        file=F, test=Y + "test_construction_stores_its_parts[learned]",
+        old="            self.pos_encoding = PositionalEncoding(max_seq_len, embed_dim)",
+        new="            self.pos_encoding = PositionalEncoding(vocab_size, embed_dim)",
+        expect=r"pos_encoding must be a PositionalEncoding\(9, 6\)",
+    ),
+]
