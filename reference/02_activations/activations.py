@@ -62,7 +62,7 @@ class GELU(Activation):
 
     def forward(self, x: Tensor) -> Tensor:
         z = x.data
-        inner = _SQRT_2_OVER_PI * (z + _GELU_CUBIC * z ** 3)
+        inner = _SQRT_2_OVER_PI * (z + _GELU_CUBIC * (z * z * z))  # z * z * z: NumPy's ** 3 is a slow pow
         out = 0.5 * z * (1 + np.tanh(inner))
         return Tensor(out)
 
