@@ -155,6 +155,8 @@ def next_step(data: dict) -> str:
             return f"Next: pytest katas/{k.id}  ({what})"
     if milestone:
         return f"Next: {milestone}"
+    if all(k.written for k in KATAS) and all(m.written for m in MILESTONES):
+        return "Next: nothing: every kata and milestone is done. You built tinytorch."
     return "Next: every written kata and milestone is done; more katas are coming."
 
 
