@@ -92,6 +92,20 @@ def fail(prop: str, detail: str = "", *, inputs: dict | None = None, hint: str =
         raise failure from None
 
 
+def raised(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Exception | None:
+    """The exception fn(*args, **kwargs) raises, or None. The stub's NotImplementedError
+    propagates (the plugin reports it as "not started"); any other crash of learner code is
+    returned, so the test fails outside the except block with the property, not a chain of
+    tracebacks."""
+    try:
+        fn(*args, **kwargs)
+    except NotImplementedError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any crash of learner code is a verdict
+        return exc
+    return None
+
+
 def _as_array(value: Any) -> np.ndarray | None:
     """The learner's value as a plain ndarray (None if it is not one).
 

@@ -39,7 +39,7 @@ WATCHED = {
     "hypothesis.strategies": ["composite", "floats", "integers", "sampled_from", "lists", "booleans", "data"],
     "hypothesis.extra.numpy": ["arrays", "array_shapes"],
     "pytest_tinytorch.checks": ["fail", "check_array", "check_shape", "check_close", "check_grad",
-                                "assert_from_kata", "value_difference", "_as_array", "_raw",
+                                "assert_from_kata", "value_difference", "_as_array", "_raw", "raised",
                                 "_matching_hint", "autograd_session", "autograd_snapshot", "autograd_restore"],
     "pytest_tinytorch.tally": ["Tally.add", "Tally.counts", "Tally.complete"],
     "pytest_tinytorch.guard": ["cpu_budget", "memory_budget", "guard_item", "RunawayCode"],

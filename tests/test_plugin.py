@@ -11,6 +11,7 @@ import time
 import pytest
 
 from pytest_tinytorch import publish
+from pytest_tinytorch.curriculum import KATAS, MILESTONES
 from tests.runner import copy_of, green_base, pytest_in, solve
 
 KATA = "katas/01_tensor"
@@ -126,7 +127,10 @@ def test_edit_after_green_is_noticed(green01):
 def test_progress_table_prints_without_running_tests(pristine):
     run = pytest_in(pristine, "--tinytorch-progress")
     assert run.code == 0
-    assert "Foundation" in run.output and "Capstone" in run.output and "coming" in run.output
+    assert "Foundation" in run.output and "Capstone" in run.output
+    written = sum(k.points for k in KATAS if k.written) + sum(m.points for m in MILESTONES if m.written)
+    assert f"tinytorch progress: 0/{written} points" in run.output, run.output
+    assert ("coming" in run.output) == (not all(k.written for k in KATAS)), run.output
     assert not (pristine / ".tinytorch" / "progress.json").exists()
 
 

@@ -63,14 +63,4 @@ def run_and_check(opt, p, grads, expected, wrong, *, hints, label, inputs, lrs=N
                     hint=hint, nan_hint=nan_hint)
 
 
-def raised(fn):
-    """The exception that fn() raises, or None; the stub's NotImplementedError propagates
-    (the plugin reports it as 'not started'). Callers fail outside the except block, so the
-    message shows the property, not a chain of tracebacks."""
-    try:
-        fn()
-    except NotImplementedError:
-        raise
-    except Exception as exc:  # noqa: BLE001  (any crash in learner code is a verdict)
-        return exc
-    return None
+raised = checks.raised  # the shared helper: NotImplementedError propagates, other crashes are returned

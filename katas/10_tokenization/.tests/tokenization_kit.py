@@ -24,14 +24,7 @@ def call(fn, what, *args, hint="", inputs=None, **kwargs):
     checks.fail(f"{what} raised {type(err).__name__}: {err}", inputs=inputs, hint=hint)
 
 
-def raised(fn, *args, **kwargs):
-    try:
-        fn(*args, **kwargs)
-    except NotImplementedError:
-        raise
-    except Exception as exc:  # noqa: BLE001
-        return exc
-    return None
+raised = checks.raised  # the shared helper: NotImplementedError propagates, other crashes are returned
 
 
 def expect_error(fn, kind, what, *, must_contain=(), inputs=None, hint="", missing_hint=""):

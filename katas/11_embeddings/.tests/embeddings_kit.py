@@ -26,15 +26,7 @@ def call(fn, what, *args, inputs=None, hint="", **kwargs):
     checks.fail(f"{what} raised {type(err).__name__}: {err}", inputs=inputs, hint=hint)
 
 
-def raised(fn, *args, **kwargs):
-    """The exception fn(*args, **kwargs) raises, or None (the stub's NotImplementedError passes)."""
-    try:
-        fn(*args, **kwargs)
-    except NotImplementedError:
-        raise
-    except Exception as exc:  # noqa: BLE001
-        return exc
-    return None
+raised = checks.raised  # the shared helper: NotImplementedError propagates, other crashes are returned
 
 
 def expect_value_error(fn, what, *, must_contain=(), inputs=None, hint="", missing_hint=""):

@@ -194,16 +194,7 @@ def set_params(layer, rng, dtype=F32):
 
 # ---------------------------------------------------------------- learner calls
 
-def raised(fn):
-    """The exception fn() raises, or None; the stub's NotImplementedError propagates (the
-    plugin reports it as 'not started'). Callers fail outside the except block."""
-    try:
-        fn()
-    except NotImplementedError:
-        raise
-    except Exception as exc:  # noqa: BLE001  (any crash in learner code is a verdict)
-        return exc
-    return None
+raised = checks.raised  # the shared helper: NotImplementedError propagates, other crashes are returned
 
 
 def call_sdpa(fn, Q, K, V, mask=None, *, what, inputs):

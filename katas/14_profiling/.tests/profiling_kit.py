@@ -32,15 +32,7 @@ def run(fn, what: str, inputs: dict | None = None, hint: str = ""):
     checks.fail(f"{what} raised {type(error).__name__}.", str(error), inputs=inputs, hint=hint)
 
 
-def raised(fn):
-    """The exception fn() raises, or None (NotImplementedError propagates)."""
-    try:
-        fn()
-    except NotImplementedError:
-        raise
-    except Exception as exc:  # noqa: BLE001
-        return exc
-    return None
+raised = checks.raised  # the shared helper: NotImplementedError propagates, other crashes are returned
 
 
 def profiler(clock=None):

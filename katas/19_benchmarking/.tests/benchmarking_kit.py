@@ -98,16 +98,7 @@ def stats_of(values) -> dict:
 
 # ---------------------------------------------------------------- checks
 
-def raised(fn):
-    """The exception fn() raises, or None; the stub's NotImplementedError propagates (the
-    plugin reports it as 'not started'). Callers fail outside the except block."""
-    try:
-        fn()
-    except NotImplementedError:
-        raise
-    except Exception as exc:  # noqa: BLE001  (any crash in learner code is a verdict)
-        return exc
-    return None
+raised = checks.raised  # the shared helper: NotImplementedError propagates, other crashes are returned
 
 
 def is_number(value) -> bool:
