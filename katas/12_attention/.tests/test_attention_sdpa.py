@@ -37,7 +37,7 @@ def check_attention(Q, K, V, mask, *, what, rtol=1e-9, atol=1e-9, dtype=F64):
     output, weights = kit.call_sdpa(sdpa_fn(), Q, K, V, mask, what=what, inputs=inputs)
     exp_o, exp_w = kit.sdpa(Q, K, V, mask)
     wrong = kit.wrong_sdpa(Q, K, V, mask)
-    checks.check_array(weights, exp_w.astype(dtype), f"{what}: the weights", inputs=inputs, dtype=dtype,
+    checks.check_array(weights, exp_w.astype(dtype), f"{what}: the weight matrix", inputs=inputs, dtype=dtype,
                        rtol=rtol, atol=atol,
                        wrong=[(w, HINTS[n]) for n, (_, w) in wrong.items() if w is not None],
                        shape_hint="the weights have one row per query and one column per key: "
@@ -190,7 +190,7 @@ def large_scores(Q, K, V, mask):
         tol = 1e-2 if dtype == F32 else 1e-9  # float32 scores of 1e4 are exact to ~1e-3
         checks.check_array(w.sum(axis=-1), np.ones(w.shape[:-1]), f"{what}: each row of weights summed",
                            inputs=inputs, rtol=0, atol=1e-5 if dtype == F32 else 1e-9)
-        checks.check_array(weights, exp_w.astype(dtype), f"{what} ({np.dtype(dtype)}): the weights",
+        checks.check_array(weights, exp_w.astype(dtype), f"{what} ({np.dtype(dtype)}): the weight matrix",
                            inputs=inputs, rtol=tol, atol=tol)
 
 
